@@ -1,0 +1,305 @@
+"""Every exception that ``appc`` raises on purpose.
+
+The hierarchy::
+
+    AppcError(Exception)
+    ├── InvalidValue(AppcError, ValueError)      one value breaks one spec rule
+    │   ├── InvalidACIdentifier
+    │   ├── InvalidACName
+    │   ├── InvalidACKind
+    │   ├── InvalidSemVer
+    │   ├── InvalidImageID
+    │   ├── InvalidLabels
+    │   ├── InvalidAnnotations
+    │   ├── InvalidUUID
+    │   ├── InvalidDate
+    │   ├── InvalidURL
+    │   ├── InvalidQuantity
+    │   ├── InvalidIsolator
+    │   ├── InvalidAppString
+    │   └── InvalidField                         any other field rule (ports, volumes, ...)
+    ├── InvalidManifest(AppcError, ValueError)   a whole document; ``.issues`` has them all
+    ├── ArchiveError(AppcError)                  reading, writing or extracting an ACI
+    │   ├── InvalidImage(ArchiveError, ValueError)   ``.issues`` like InvalidManifest
+    │   ├── UnsupportedCompression
+    │   ├── LimitExceeded                        a named decompression/size budget
+    │   └── UnsafeArchive                        a member that would leave the destination
+    ├── DiscoveryError(AppcError)                nothing found; ``.attempts``
+    ├── FetchError(AppcError)
+    ├── StoreError(AppcError)
+    │   └── ImageNotFound(StoreError, LookupError)
+    ├── TrustError(AppcError)                    trust store problems
+    ├── SignatureError(AppcError)                deliberately NOT a ValueError
+    │   ├── MalformedSignature
+    │   ├── BadSignature
+    │   ├── UntrustedKey
+    │   └── KeyPolicyError                        revoked, expired, weak, wrong flags...
+    └── ConversionError(AppcError)               docker2aci
+
+Value errors subclass :class:`ValueError` (as ``packaging`` does) so that
+``except ValueError`` keeps working; :class:`SignatureError` does not, so
+that a generic ``except ValueError`` can never swallow a failed signature
+check.
+
+>>> from appc.errors import InvalidACName, AppcError
+>>> issubclass(InvalidACName, ValueError) and issubclass(InvalidACName, AppcError)
+True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+
+__all__ = [
+    "AppcError",
+    "ArchiveError",
+    "BadSignature",
+    "ConversionError",
+    "DiscoveryError",
+    "FetchError",
+    "ImageNotFound",
+    "InvalidACIdentifier",
+    "InvalidACKind",
+    "InvalidACName",
+    "InvalidAnnotations",
+    "InvalidAppString",
+    "InvalidDate",
+    "InvalidField",
+    "InvalidImage",
+    "InvalidImageID",
+    "InvalidIsolator",
+    "InvalidLabels",
+    "InvalidManifest",
+    "InvalidQuantity",
+    "InvalidSemVer",
+    "InvalidURL",
+    "InvalidUUID",
+    "InvalidValue",
+    "Issue",
+    "KeyPolicyError",
+    "LimitExceeded",
+    "MalformedSignature",
+    "SignatureError",
+    "StoreError",
+    "TrustError",
+    "UnsafeArchive",
+    "UnsupportedCompression",
+    "UntrustedKey",
+]
+
+
+class AppcError(Exception):
+    """The base of every exception ``appc`` raises on purpose.
+
+    >>> isinstance(AppcError("x"), Exception)
+    True
+    """
+
+
+@attrs.frozen
+class Issue:
+    """One problem found in a document, with its JSON path.
+
+    >>> str(Issue("$.app.user", "user is required"))
+    '$.app.user: user is required'
+    """
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class InvalidValue(AppcError, ValueError):
+    """One value breaks one rule of the spec.
+
+    ``value`` is the offending input and ``reason`` says which rule.
+
+    >>> err = InvalidValue("BAR", "must be lower case")
+    >>> err.value, err.reason
+    ('BAR', 'must be lower case')
+    """
+
+    def __init__(self, value: Any, reason: str) -> None:
+        super().__init__(value, reason)
+        self.value = value
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class InvalidACIdentifier(InvalidValue):
+    """A string that is not a valid AC Identifier."""
+
+
+class InvalidACName(InvalidValue):
+    """A string that is not a valid AC Name."""
+
+
+class InvalidACKind(InvalidValue):
+    """An ``acKind`` other than ``ImageManifest`` or ``PodManifest``."""
+
+
+class InvalidSemVer(InvalidValue):
+    """A string that is not a valid, non-zero semantic version."""
+
+
+class InvalidImageID(InvalidValue):
+    """A string that is not ``sha512-`` followed by 128 lower-case hex digits."""
+
+
+class InvalidLabels(InvalidValue):
+    """Duplicate labels, the reserved name ``name``, or an unknown os/arch."""
+
+
+class InvalidAnnotations(InvalidValue):
+    """Duplicate annotations or a bad value of a well-known annotation."""
+
+
+class InvalidUUID(InvalidValue):
+    """A string that is not 32 hex digits (dashes aside), or the nil UUID."""
+
+
+class InvalidDate(InvalidValue):
+    """A string that is not an RFC 3339 date-time."""
+
+
+class InvalidURL(InvalidValue):
+    """A string that is not an http or https URL."""
+
+
+class InvalidQuantity(InvalidValue):
+    """A resource quantity that does not parse (``100K``, ``1..2``)."""
+
+
+class InvalidIsolator(InvalidValue):
+    """An isolator whose value breaks its rules, or an invalid isolator set."""
+
+
+class InvalidAppString(InvalidValue):
+    """An image string such as ``example.com/app:1.0,os=linux`` that does not parse."""
+
+
+class InvalidField(InvalidValue):
+    """Any other field rule of the spec (ports, volumes, users, paths...)."""
+
+
+def _format_issues(summary: str, issues: tuple[Issue, ...]) -> str:
+    if not issues:
+        return summary
+    lines = [summary, *(f"  {issue}" for issue in issues)]
+    return "\n".join(lines)
+
+
+class InvalidManifest(AppcError, ValueError):
+    """A manifest that breaks the spec, with every problem and its JSON path.
+
+    >>> err = InvalidManifest("invalid ImageManifest", [Issue("$.name", "name must be set")])
+    >>> print(err)
+    invalid ImageManifest
+      $.name: name must be set
+    >>> err.issues[0].path
+    '$.name'
+    """
+
+    def __init__(self, summary: str, issues: Any = ()) -> None:
+        self.summary = summary
+        self.issues: tuple[Issue, ...] = tuple(issues)
+        super().__init__(_format_issues(summary, self.issues))
+
+
+class ArchiveError(AppcError):
+    """Reading, writing or extracting an image archive failed."""
+
+
+class InvalidImage(ArchiveError, ValueError):
+    """An image archive or layout that breaks the spec, with every problem.
+
+    >>> print(InvalidImage("invalid image", [Issue("rootfs", "rootfs is not a directory")]))
+    invalid image
+      rootfs: rootfs is not a directory
+    """
+
+    def __init__(self, summary: str, issues: Any = ()) -> None:
+        self.summary = summary
+        self.issues: tuple[Issue, ...] = tuple(issues)
+        super().__init__(_format_issues(summary, self.issues))
+
+
+class UnsupportedCompression(ArchiveError):
+    """A stream whose compression (or format) is not recognised."""
+
+
+class LimitExceeded(ArchiveError):
+    """A named budget (bytes, members, manifest size) was exceeded.
+
+    >>> err = LimitExceeded("MAX_MANIFEST_SIZE", 1024, "manifest is larger than 1024 bytes")
+    >>> err.limit, err.value
+    ('MAX_MANIFEST_SIZE', 1024)
+    """
+
+    def __init__(self, limit: str, value: int, message: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class UnsafeArchive(ArchiveError):
+    """A member that would write outside the destination, or is otherwise unsafe."""
+
+
+class DiscoveryError(AppcError):
+    """Discovery found no endpoint; ``attempts`` lists what was tried."""
+
+    def __init__(self, message: str, attempts: Any = ()) -> None:
+        super().__init__(message)
+        self.attempts: tuple[Any, ...] = tuple(attempts)
+
+
+class FetchError(AppcError):
+    """Fetching an image failed."""
+
+
+class StoreError(AppcError):
+    """The local image store failed."""
+
+
+class ImageNotFound(StoreError, LookupError):
+    """No image in the store matches."""
+
+
+class TrustError(AppcError):
+    """The trust store could not be read or changed."""
+
+
+class SignatureError(AppcError):
+    """A signature did not verify. Deliberately not a :class:`ValueError`.
+
+    >>> issubclass(SignatureError, ValueError)
+    False
+    """
+
+
+class MalformedSignature(SignatureError):
+    """The signature file does not parse as an OpenPGP signature."""
+
+
+class BadSignature(SignatureError):
+    """The signature does not match the data."""
+
+
+class UntrustedKey(SignatureError):
+    """No trusted key made the signature."""
+
+
+class KeyPolicyError(SignatureError):
+    """The key or signature breaks policy: revoked, expired, weak, wrong flags."""
+
+
+class ConversionError(AppcError):
+    """Converting a Docker or OCI image failed."""
