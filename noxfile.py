@@ -18,11 +18,13 @@ nox.options.error_on_external_run = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
-def _install(session: nox.Session, *groups: str) -> None:
+def _install(session: nox.Session, *groups: str, package: bool = True) -> None:
     deps: list[str] = []
     for group in groups:
         deps.extend(nox.project.dependency_groups(PYPROJECT, group))
     session.install(*deps)
+    if not package:
+        return
     # A real (non-editable) install, so entry points and py.typed are tested
     # as users get them; `--force-reinstall --no-deps` keeps it fresh.
     session.install("--force-reinstall", "--no-deps", ".")
@@ -48,7 +50,7 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
-    _install(session, "lint")
+    _install(session, "lint", package=False)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -65,8 +67,12 @@ def typing(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the docs with warnings as errors, then run their doctests."""
     _install(session, "docs")
-    session.run("sphinx-build", "-W", "-n", "-q", "-b", "html", "docs", "docs/_build/html")
-    session.run("sphinx-build", "-W", "-n", "-q", "-b", "doctest", "docs", "docs/_build/doctest")
+    session.run(
+        "sphinx-build", "-W", "-n", "-q", "-b", "html", "docs", "docs/_build/html"
+    )
+    session.run(
+        "sphinx-build", "-W", "-n", "-q", "-b", "doctest", "docs", "docs/_build/doctest"
+    )
 
 
 @nox.session

@@ -35,6 +35,10 @@ The hierarchy::
     │   ├── UntrustedKey
     │   └── KeyPolicyError                        revoked, expired, weak, wrong flags...
     └── ConversionError(AppcError)               docker2aci
+        ├── InvalidDockerReference(ConversionError, ValueError)
+        ├── UnsafeLayer                          a layer member that would leave the root
+        ├── DigestMismatch                       content that does not match its digest
+        └── RegistryError                        a registry refused or answered nonsense
 
 Value errors subclass :class:`ValueError` (as ``packaging`` does) so that
 ``except ValueError`` keeps working; :class:`SignatureError` does not, so
@@ -58,15 +62,21 @@ __all__ = [
     "ArchiveError",
     "BadSignature",
     "ConversionError",
+    "DigestMismatch",
     "DiscoveryError",
+    "ExpiredKey",
+    "ExpiredSignature",
     "FetchError",
+    "FutureSignature",
     "ImageNotFound",
     "InvalidACIdentifier",
     "InvalidACKind",
     "InvalidACName",
     "InvalidAnnotations",
     "InvalidAppString",
+    "InvalidBinding",
     "InvalidDate",
+    "InvalidDockerReference",
     "InvalidField",
     "InvalidImage",
     "InvalidImageID",
@@ -79,15 +89,29 @@ __all__ = [
     "InvalidUUID",
     "InvalidValue",
     "Issue",
+    "KeyNotForSigning",
     "KeyPolicyError",
     "LimitExceeded",
+    "MalformedKey",
     "MalformedSignature",
+    "MissingBackSignature",
+    "PassphraseRequired",
+    "RegistryError",
+    "RevokedKey",
     "SignatureError",
+    "SigningError",
     "StoreError",
+    "TextModeSignature",
     "TrustError",
+    "UnarmoredSignature",
     "UnsafeArchive",
+    "UnsafeLayer",
     "UnsupportedCompression",
+    "UnsupportedSignatureType",
     "UntrustedKey",
+    "WeakHashAlgorithm",
+    "WeakKey",
+    "WrongPassphrase",
 ]
 
 
@@ -303,3 +327,95 @@ class KeyPolicyError(SignatureError):
 
 class ConversionError(AppcError):
     """Converting a Docker or OCI image failed."""
+
+
+class InvalidDockerReference(ConversionError, ValueError):
+    """A ``docker://`` image reference that does not parse.
+
+    >>> str(InvalidDockerReference("Busybox", "repository name must be lowercase"))
+    'invalid reference "Busybox": repository name must be lowercase'
+    """
+
+    def __init__(self, value: str, reason: str) -> None:
+        super().__init__(f'invalid reference "{value}": {reason}')
+        self.value = value
+        self.reason = reason
+
+
+class UnsafeLayer(ConversionError):
+    """A Docker layer or archive member that would leave the image root."""
+
+
+class DigestMismatch(ConversionError):
+    """A blob, layer or manifest whose content does not hash to its digest."""
+
+
+class RegistryError(ConversionError):
+    """A Docker registry refused a request or answered something unusable."""
+
+
+# -- Signatures and signing (appc.signing, appc.trust) -----------------------
+
+
+class MalformedKey(SignatureError):
+    """Key data that does not parse as a version 4 OpenPGP key or keyring."""
+
+
+class InvalidBinding(KeyPolicyError):
+    """A key part not bound by a valid self-signature (spliced or forged subkey)."""
+
+
+class MissingBackSignature(InvalidBinding):
+    """A signing subkey whose binding has no valid back-signature from the subkey."""
+
+
+class RevokedKey(KeyPolicyError):
+    """The key or subkey that made the signature has been revoked by its owner."""
+
+
+class ExpiredKey(KeyPolicyError):
+    """The key or subkey has expired, now or when the signature was made."""
+
+
+class KeyNotForSigning(KeyPolicyError):
+    """The key or subkey is not flagged for signing (encryption- or certify-only)."""
+
+
+class WeakKey(KeyPolicyError):
+    """A key too weak or of an algorithm not accepted (RSA under 2048 bits, DSA)."""
+
+
+class WeakHashAlgorithm(KeyPolicyError):
+    """A signature hash that is broken (MD5, SHA-1, RIPEMD-160) or not supported."""
+
+
+class UnsupportedSignatureType(KeyPolicyError):
+    """A signature type other than a binary or text document (e.g. a timestamp)."""
+
+
+class TextModeSignature(KeyPolicyError):
+    """A text-mode signature (it ignores line endings) where none was allowed."""
+
+
+class UnarmoredSignature(KeyPolicyError):
+    """A binary signature where the spec's ASCII armor was required."""
+
+
+class FutureSignature(KeyPolicyError):
+    """A signature dated after the verification time (beyond the allowed skew)."""
+
+
+class ExpiredSignature(KeyPolicyError):
+    """A signature whose own expiration time has passed."""
+
+
+class SigningError(AppcError):
+    """Making a signature failed: no usable secret key in the file, for example."""
+
+
+class PassphraseRequired(SigningError):
+    """The secret key is protected and no passphrase was given."""
+
+
+class WrongPassphrase(SigningError):
+    """The passphrase does not unlock the secret key."""

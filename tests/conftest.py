@@ -29,6 +29,7 @@ hypothesis.settings.load_profile(
     os.environ.get("APPC_HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev")
 )
 
+
 @pytest.fixture(scope="session")
 def actool() -> str:
     """The path of the reference ``actool`` 0.8.11."""

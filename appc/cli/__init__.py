@@ -26,6 +26,9 @@ __all__ = ["main"]
 # Modules under appc.cli that contribute subcommands, in help order.
 _COMMAND_MODULES = (
     "appc.cli._validate",
+    "appc.cli._aci",
+    "appc.cli._docker",
+    "appc.cli._signing",
 )
 
 
