@@ -26,8 +26,14 @@ The hierarchy::
     │   └── UnsafeArchive                        a member that would leave the destination
     ├── DiscoveryError(AppcError)                nothing found; ``.attempts``
     ├── FetchError(AppcError)
+    │   ├── TransportError                       one HTTP request failed; ``.url``
+    │   │   ├── TLSError, InsecureRedirect, TooManyRedirects
+    │   │   └── ResponseTooLarge, HTTPStatusError
+    │   └── ImageMismatch                        manifest name/labels not as asked
     ├── StoreError(AppcError)
-    │   └── ImageNotFound(StoreError, LookupError)
+    │   ├── ImageNotFound(StoreError, LookupError)
+    │   ├── AmbiguousImage(StoreError, LookupError)
+    │   └── StoreCorrupted                       a blob that no longer hashes to its ID
     ├── TrustError(AppcError)                    trust store problems
     ├── SignatureError(AppcError)                deliberately NOT a ValueError
     │   ├── MalformedSignature
@@ -58,6 +64,7 @@ import attrs
 
 
 __all__ = [
+    "AmbiguousImage",
     "AppcError",
     "ArchiveError",
     "BadSignature",
@@ -68,7 +75,10 @@ __all__ = [
     "ExpiredSignature",
     "FetchError",
     "FutureSignature",
+    "HTTPStatusError",
+    "ImageMismatch",
     "ImageNotFound",
+    "InsecureRedirect",
     "InvalidACIdentifier",
     "InvalidACKind",
     "InvalidACName",
@@ -97,11 +107,16 @@ __all__ = [
     "MissingBackSignature",
     "PassphraseRequired",
     "RegistryError",
+    "ResponseTooLarge",
     "RevokedKey",
     "SignatureError",
     "SigningError",
+    "StoreCorrupted",
     "StoreError",
+    "TLSError",
     "TextModeSignature",
+    "TooManyRedirects",
+    "TransportError",
     "TrustError",
     "UnarmoredSignature",
     "UnsafeArchive",
@@ -419,3 +434,59 @@ class PassphraseRequired(SigningError):
 
 class WrongPassphrase(SigningError):
     """The passphrase does not unlock the secret key."""
+
+
+# -- Discovery, fetch and the image store (appc.discovery, appc.fetch, appc.store)
+
+
+class TransportError(FetchError):
+    """One HTTP(S) request failed: connection, timeout, a cut or oversized body, a refused redirect.
+
+    >>> err = TransportError("connection refused", url="https://example.com/app.aci")
+    >>> err.url
+    'https://example.com/app.aci'
+    """
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class TLSError(TransportError):
+    """The server's TLS certificate is not trusted, or is not for this host."""
+
+
+class InsecureRedirect(TransportError):
+    """A redirect (or fallback) from https to plain http, refused: insecure http was not allowed."""
+
+
+class TooManyRedirects(TransportError):
+    """More redirects than the limit (``appc.discovery.MAX_REDIRECTS``)."""
+
+
+class ResponseTooLarge(TransportError):
+    """A response body larger than its named limit (a discovery page, a key, a signature)."""
+
+
+class HTTPStatusError(TransportError):
+    """The server answered with an unexpected status; ``status`` holds it.
+
+    >>> HTTPStatusError("expected a 200 OK got 404", status=404).status
+    404
+    """
+
+    def __init__(self, message: str, *, status: int, url: str = "") -> None:
+        super().__init__(message, url=url)
+        self.status = status
+
+
+class ImageMismatch(FetchError):
+    """The fetched image's manifest name or labels differ from those asked for."""
+
+
+class AmbiguousImage(StoreError, LookupError):
+    """An image ID prefix that matches several images in the store."""
+
+
+class StoreCorrupted(StoreError):
+    """A stored image that no longer hashes to its image ID (or has gone missing)."""

@@ -29,6 +29,7 @@ _COMMAND_MODULES = (
     "appc.cli._aci",
     "appc.cli._docker",
     "appc.cli._signing",
+    "appc.cli._fetch",
 )
 
 
