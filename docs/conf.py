@@ -47,3 +47,6 @@ nitpick_ignore_regex = [
 ]
 
 doctest_global_setup = "import appc"
+# Docstring examples are run by pytest --doctest-modules in their module's
+# namespace; here only the pages' own {doctest} blocks run.
+doctest_test_doctest_blocks = ""
