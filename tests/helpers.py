@@ -18,6 +18,7 @@ INTEROP_REQUIRED = os.environ.get("APPC_REQUIRE_INTEROP") == "1"
 # How to get each tool on Debian, for the skip message.
 _INSTALL_HINTS = {
     "actool": "apt-get install appc-spec",
+    "go": "apt-get install golang-go golang-github-appc-spec-dev",
     "gpg": "apt-get install gnupg",
     "xz": "apt-get install xz-utils",
     "bzip2": "apt-get install bzip2",
