@@ -39,7 +39,13 @@ nitpick_ignore_regex = [
     ),
     (
         r"py:class",
-        r"(str|int|float|bool|bytes|bytearray|object|type|tuple|list|dict|set|frozenset|None|Exception|ValueError|LookupError|BaseException|memoryview|Ellipsis|NoneType|T|K|V|_T|Self|P|R)",
+        r"(str|int|float|bool|bytes|bytearray|object|type|tuple|list|dict|set|frozenset|None|Exception|ValueError|LookupError|BaseException|memoryview|Ellipsis|NoneType|T|K|V|_T|Self|P|R|Path|PathLike|BinaryIO|IO|Iterator|Iterable|Callable|Mapping|Sequence)",
+    ),
+    # Private helpers (``appc.model._base``...) and type aliases show up in
+    # signatures but are deliberately not documented.
+    (
+        r"py:(class|func|meth|attr)",
+        r"(.*\._[A-Za-z]\w*.*|JSONValue|FrozenDict|Model|NameValues)",
     ),
     (r"py:obj", r".*"),
     (r"py:data", r".*"),
