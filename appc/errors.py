@@ -36,10 +36,18 @@ The hierarchy::
     │   └── StoreCorrupted                       a blob that no longer hashes to its ID
     ├── TrustError(AppcError)                    trust store problems
     ├── SignatureError(AppcError)                deliberately NOT a ValueError
-    │   ├── MalformedSignature
-    │   ├── BadSignature
-    │   ├── UntrustedKey
-    │   └── KeyPolicyError                        revoked, expired, weak, wrong flags...
+    │   ├── MalformedSignature, MalformedKey     the bytes do not parse
+    │   ├── BadSignature                         does not match the data
+    │   ├── UntrustedKey                         no trusted key made it
+    │   └── KeyPolicyError                       parses and matches, but is refused:
+    │       ├── RevokedKey, ExpiredKey, WeakKey, KeyNotForSigning
+    │       ├── InvalidBinding
+    │       │   └── MissingBackSignature
+    │       ├── ExpiredSignature, FutureSignature, WeakHashAlgorithm
+    │       └── TextModeSignature, UnarmoredSignature, UnsupportedSignatureType
+    ├── SigningError(AppcError)                  making a signature failed
+    │   ├── PassphraseRequired
+    │   └── WrongPassphrase
     └── ConversionError(AppcError)               docker2aci
         ├── InvalidDockerReference(ConversionError, ValueError)
         ├── UnsafeLayer                          a layer member that would leave the root
