@@ -15,12 +15,24 @@ the store live in their own subpackages (``appc.aci``, ``appc.discovery``,
 
 from __future__ import annotations
 
+import importlib
+
+from typing import TYPE_CHECKING, Any
+
 from appc import errors
-from appc.image_id import ImageID
-from appc.labels import Labels
-from appc.manifest import ImageManifest, PodManifest, dump_manifest, load_manifest
-from appc.names import ACIdentifier, ACName
-from appc.semver import SemVer
+
+
+if TYPE_CHECKING:
+    from appc.image_id import ImageID
+    from appc.labels import Labels
+    from appc.manifest import (
+        ImageManifest,
+        PodManifest,
+        dump_manifest,
+        load_manifest,
+    )
+    from appc.names import ACIdentifier, ACName
+    from appc.semver import SemVer
 
 
 __all__ = [
@@ -36,10 +48,34 @@ __all__ = [
     "load_manifest",
 ]
 
+# The re-exports are imported on first use: building the manifest models
+# costs a tenth of a second, which every `appc` command (and every user that
+# only needs `appc.aci` or `appc.errors`) would otherwise pay at start-up.
+_LAZY = {
+    "ACIdentifier": "appc.names",
+    "ACName": "appc.names",
+    "ImageID": "appc.image_id",
+    "ImageManifest": "appc.manifest",
+    "Labels": "appc.labels",
+    "PodManifest": "appc.manifest",
+    "SemVer": "appc.semver",
+    "dump_manifest": "appc.manifest",
+    "load_manifest": "appc.manifest",
+}
 
-def __getattr__(name: str) -> str:
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value
+        return value
     if name == "__version__":
         from importlib.metadata import version
 
         return version("appc")
     raise AttributeError(f"module 'appc' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

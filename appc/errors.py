@@ -68,8 +68,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import attrs
-
 
 __all__ = [
     "AmbiguousImage",
@@ -146,16 +144,41 @@ class AppcError(Exception):
     """
 
 
-@attrs.frozen
 class Issue:
     """One problem found in a document, with its JSON path.
 
+    Immutable and hashable. A plain class rather than an attrs one, so that
+    importing :mod:`appc.errors` stays cheap for every command.
+
     >>> str(Issue("$.app.user", "user is required"))
     '$.app.user: user is required'
+    >>> Issue("$.name", "x") == Issue("$.name", "x")
+    True
     """
+
+    __slots__ = ("message", "path")
+    __match_args__ = ("path", "message")
 
     path: str
     message: str
+
+    def __init__(self, path: str, message: str) -> None:
+        object.__setattr__(self, "path", path)
+        object.__setattr__(self, "message", message)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Issue is immutable; cannot set {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Issue):
+            return NotImplemented
+        return (self.path, self.message) == (other.path, other.message)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.message))
+
+    def __repr__(self) -> str:
+        return f"Issue(path={self.path!r}, message={self.message!r})"
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
