@@ -74,6 +74,9 @@ def _materialise(root: pathlib.Path, ops: list[tuple[str, ...]]) -> None:
     rootfs = root / "rootfs"
     rootfs.mkdir(parents=True)
     (root / "manifest").write_bytes(MANIFEST_JSON)
+    # The manifest's time goes into the image too: fix it, or two copies made
+    # on either side of a second boundary differ.
+    os.utime(root / "manifest", ns=(10**18, 10**18))
     for op in ops:
         kind, path = op[0], rootfs / op[1]
         if kind == "dir" and op[1]:
