@@ -7,7 +7,13 @@ Import the submodules explicitly; nothing here is imported by ``import appc``:
   entry point, so ``st.from_type(ImageManifest)`` works.
 - :mod:`appc.testing.keys`: throwaway OpenPGP signing keys.
 
+:class:`MockTransport` (from ``appc.testing._mock``, light: no urllib3, no
+hypothesis) answers the HTTP requests of :mod:`appc.discovery` and
+:mod:`appc.fetch` with a function, for tests without a network.
+
 >>> import appc.testing
 >>> appc.testing.__name__
 'appc.testing'
 """
+
+from appc.testing._mock import MockTransport as MockTransport

@@ -6,9 +6,9 @@ class _KeyMaterial:
     def __privkey__(self) -> object: ...
 
 class Packet:
-    def __new__(cls, packet: bytearray) -> _SecretKeyPacket: ...
+    def __new__(cls, packet: bytearray) -> _SecretKeyPacket: ...  # type: ignore[misc]
 
-class _SecretKeyPacket:
+class _SecretKeyPacket(Packet):
     keymaterial: _KeyMaterial
     @property
     def protected(self) -> bool: ...
