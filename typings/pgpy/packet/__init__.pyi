@@ -6,7 +6,7 @@ class _KeyMaterial:
     def __privkey__(self) -> object: ...
 
 class Packet:
-    def __new__(cls, packet: bytearray) -> _SecretKeyPacket: ...  # type: ignore[misc]
+    def __new__(cls, packet: bytearray) -> _SecretKeyPacket: ...
 
 class _SecretKeyPacket(Packet):
     keymaterial: _KeyMaterial
