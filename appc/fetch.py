@@ -315,8 +315,7 @@ def _inflate(channel: _Channel, outputs: tuple[_Channel, ...]) -> None:
 
     Inflating once here, for both, halves the work of a compressed image.
     """
-    from appc.aci import MAX_UNCOMPRESSED_BYTES
-    from appc.aci._compression import detect_compression, iter_decompressed
+    from appc.aci import MAX_UNCOMPRESSED_BYTES, detect_compression, iter_decompressed
 
     try:
         if detect_compression(channel.peek(_TAR_HEAD)) == "none":

@@ -22,6 +22,7 @@ works within named budgets (:mod:`appc.aci.limits`).
 
 from __future__ import annotations
 
+from appc.aci._compression import detect_compression, iter_decompressed
 from appc.aci.extract import extract
 from appc.aci.limits import (
     DEFAULT_LIMITS,
@@ -54,8 +55,10 @@ __all__ = [
     "ImageWriter",
     "Limits",
     "build",
+    "detect_compression",
     "extract",
     "image_id",
+    "iter_decompressed",
     "patch_manifest",
     "read_manifest",
     "read_manifest_bytes",

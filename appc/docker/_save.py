@@ -608,7 +608,7 @@ def _read_oci(
 
 def _uncompressed_copy(path: Path, directory: Path) -> Path:
     """A compressed ``docker save | gzip`` file, decompressed beside the layers."""
-    from appc.aci._compression import iter_decompressed
+    from appc.aci import iter_decompressed
 
     target = directory / "archive.tar"
     with path.open("rb") as raw, target.open("wb") as out:

@@ -223,7 +223,7 @@ class _Tee(io.RawIOBase):
 
 
 def _decompressed(raw: BinaryIO, head: bytes) -> Iterator[bytes]:
-    from appc.aci._compression import iter_decompressed
+    from appc.aci import iter_decompressed
 
     if head.startswith(ZSTD_MAGIC):
         return _zstd_chunks(raw)
