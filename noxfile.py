@@ -28,7 +28,7 @@ def _install(session: nox.Session, *groups: str, package: bool = True) -> None:
     # A real (non-editable) install, so entry points and py.typed are tested
     # as users get them; `--force-reinstall --no-deps` keeps it fresh.
     session.install("--force-reinstall", "--no-deps", ".")
-    session.install(".[cli,testing,docker]")
+    session.install(".[cli,testing,docker,fast]")
 
 
 @nox.session

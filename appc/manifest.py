@@ -29,7 +29,7 @@ from typing import Final, Literal, Protocol
 
 import attrs
 
-from appc import _json
+from appc import _json, _sizes
 from appc.errors import InvalidACKind, InvalidField
 from appc.labels import Labels
 from appc.model._base import FrozenDict, Model, Problem
@@ -52,7 +52,7 @@ __all__ = [
     "load_pod_manifest",
 ]
 
-MAX_MANIFEST_SIZE: Final = 1 << 20
+MAX_MANIFEST_SIZE: Final = _sizes.MAX_MANIFEST_SIZE
 """The largest manifest read, in bytes (1 MiB).
 
 Real manifests are a few kilobytes; Go sets no limit. A larger document is

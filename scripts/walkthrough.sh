@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv-demo
-.venv-demo/bin/python -m pip install -q --disable-pip-version-check ".[cli,testing]"
+.venv-demo/bin/python -m pip install -q --disable-pip-version-check ".[cli,testing,fast]"
 exec .venv-demo/bin/python examples/walkthrough.py "$@"

@@ -22,27 +22,33 @@ works within named budgets (:mod:`appc.aci.limits`).
 
 from __future__ import annotations
 
-from appc.aci._compression import detect_compression, iter_decompressed
-from appc.aci.extract import extract
-from appc.aci.limits import (
-    DEFAULT_LIMITS,
-    MAX_EXTENDED_HEADER_SIZE,
-    MAX_MANIFEST_SIZE,
-    MAX_MEMBERS,
-    MAX_NAME_LENGTH,
-    MAX_UNCOMPRESSED_BYTES,
-    Limits,
-)
-from appc.aci.patch import patch_manifest
-from appc.aci.reader import (
-    image_id,
-    read_manifest,
-    read_manifest_bytes,
-    validate,
-    validate_archive,
-    validate_layout,
-)
-from appc.aci.writer import ImageWriter, build
+import importlib
+
+from typing import TYPE_CHECKING, Any
+
+
+if TYPE_CHECKING:
+    from appc.aci._compression import detect_compression, iter_decompressed
+    from appc.aci.extract import extract
+    from appc.aci.limits import (
+        DEFAULT_LIMITS,
+        MAX_EXTENDED_HEADER_SIZE,
+        MAX_MANIFEST_SIZE,
+        MAX_MEMBERS,
+        MAX_NAME_LENGTH,
+        MAX_UNCOMPRESSED_BYTES,
+        Limits,
+    )
+    from appc.aci.patch import patch_manifest
+    from appc.aci.reader import (
+        image_id,
+        read_manifest,
+        read_manifest_bytes,
+        validate,
+        validate_archive,
+        validate_layout,
+    )
+    from appc.aci.writer import ImageWriter, build
 
 
 __all__ = [
@@ -66,3 +72,40 @@ __all__ = [
     "validate_archive",
     "validate_layout",
 ]
+
+# Imported on first use, as in :mod:`appc`: ``appc image-id`` needs neither the
+# manifest models nor the writer, extractor and patcher.
+_LAZY = {
+    "DEFAULT_LIMITS": "appc.aci.limits",
+    "MAX_EXTENDED_HEADER_SIZE": "appc.aci.limits",
+    "MAX_MANIFEST_SIZE": "appc.aci.limits",
+    "MAX_MEMBERS": "appc.aci.limits",
+    "MAX_NAME_LENGTH": "appc.aci.limits",
+    "MAX_UNCOMPRESSED_BYTES": "appc.aci.limits",
+    "ImageWriter": "appc.aci.writer",
+    "Limits": "appc.aci.limits",
+    "build": "appc.aci.writer",
+    "detect_compression": "appc.aci._compression",
+    "extract": "appc.aci.extract",
+    "image_id": "appc.aci.reader",
+    "iter_decompressed": "appc.aci._compression",
+    "patch_manifest": "appc.aci.patch",
+    "read_manifest": "appc.aci.reader",
+    "read_manifest_bytes": "appc.aci.reader",
+    "validate": "appc.aci.reader",
+    "validate_archive": "appc.aci.reader",
+    "validate_layout": "appc.aci.reader",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'appc.aci' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -7,6 +7,14 @@ pool (zlib releases the GIL), each primed with the 32 KiB before it, as pigz
 does; the result is one ordinary deflate stream that any gzip reader reads,
 and the bytes do not depend on the number of threads.
 
+Deflate and inflate use `zlib-ng <https://github.com/zlib-ng/zlib-ng>`_ when
+it is installed (``pip install appc[fast]``): it inflates about twice as fast
+as zlib and deflates level 5 about 1.6 times as fast, with the same format.
+Without it the standard library's :mod:`zlib` does the work. Image IDs do not
+depend on the choice (they hash the uncompressed tar); the compressed bytes
+of a gzip ACI do. :data:`ZLIB_BACKEND` says which one is in use; setting the
+environment variable ``APPC_ZLIB=stdlib`` before import forces :mod:`zlib`.
+
 >>> import io, zlib
 >>> raw = zlib.compress(b"hello", wbits=31)
 >>> detect_compression(raw[:4])
@@ -19,6 +27,7 @@ from __future__ import annotations
 
 import bz2
 import collections
+import importlib
 import logging
 import lzma
 import os
@@ -26,13 +35,15 @@ import zlib
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import BinaryIO, Final, Literal, Protocol
+from types import ModuleType
+from typing import TYPE_CHECKING, BinaryIO, Final, Literal, Protocol
 
 from appc.errors import ArchiveError, LimitExceeded, UnsupportedCompression
 
 
 __all__ = [
     "COMPRESSIONS",
+    "ZLIB_BACKEND",
     "Compression",
     "ParallelGzipWriter",
     "detect_compression",
@@ -41,6 +52,35 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+def _load_zlib() -> ModuleType:
+    """zlib-ng's drop-in module if installed and not refused, else :mod:`zlib`."""
+    if os.environ.get("APPC_ZLIB", "") != "stdlib":
+        try:
+            return importlib.import_module("zlib_ng.zlib_ng")
+        except ImportError:
+            pass
+    return zlib
+
+
+if TYPE_CHECKING:
+    # zlib-ng's module has zlib's API; type it as zlib (its own stub is loose).
+    import zlib as _zlib
+else:
+    _zlib = _load_zlib()
+
+
+def _describe(module: ModuleType) -> str:
+    version = getattr(module, "ZLIBNG_VERSION", None)
+    if version is not None:
+        return f"zlib-ng {version}"
+    return f"zlib {zlib.ZLIB_RUNTIME_VERSION}"
+
+
+#: The deflate library in use, with its version: ``"zlib-ng 2.2.4"`` or
+#: ``"zlib 1.2.13"``.
+ZLIB_BACKEND: Final = _describe(_zlib)
 
 Compression = Literal["gzip", "bzip2", "xz", "none"]
 
@@ -125,7 +165,7 @@ class _Inflater:
 
     def _new_decoder(self) -> _Decompressor:
         if self.kind == "gzip":
-            return zlib.decompressobj(wbits=31)
+            return _zlib.decompressobj(wbits=31)
         if self.kind == "bzip2":
             return bz2.BZ2Decompressor()
         return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
@@ -134,7 +174,7 @@ class _Inflater:
         """Decompress ``data``, yielding chunks of at most ``_MAX_CHUNK`` bytes."""
         try:
             yield from self._feed(data)
-        except (zlib.error, OSError, lzma.LZMAError, EOFError) as exc:
+        except (zlib.error, _zlib.error, OSError, lzma.LZMAError, EOFError) as exc:
             raise ArchiveError(f"corrupt {self.kind} stream: {exc}") from exc
 
     def _feed(self, data: bytes) -> Iterator[bytes]:
@@ -265,11 +305,11 @@ def _deflate_block(
     data: bytes | memoryview, zdict: bytes, level: int, last: bool
 ) -> bytes:
     if zdict:
-        comp = zlib.compressobj(
+        comp = _zlib.compressobj(
             level, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, zdict
         )
     else:
-        comp = zlib.compressobj(level, zlib.DEFLATED, -15, 9)
+        comp = _zlib.compressobj(level, zlib.DEFLATED, -15, 9)
     out = comp.compress(data)
     # A sync flush ends the block on a byte boundary, so the next block's
     # output can follow it directly.
@@ -341,7 +381,7 @@ class ParallelGzipWriter:
         del buffer[:start]
 
     def _submit(self, block: bytes | memoryview, *, last: bool) -> None:
-        self._crc = zlib.crc32(block, self._crc)
+        self._crc = _zlib.crc32(block, self._crc)
         self._size += len(block)
         zdict = self._zdict
         self._zdict = (

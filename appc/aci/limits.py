@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import attrs
 
-from appc.manifest import MAX_MANIFEST_SIZE
+from appc._sizes import MAX_MANIFEST_SIZE
 
 
 __all__ = [

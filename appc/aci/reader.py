@@ -35,7 +35,7 @@ import stat
 import threading
 
 from collections.abc import Callable, Generator, Iterator
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from appc.aci._compression import iter_decompressed
 from appc.aci._tar import Member, TarReader
@@ -50,7 +50,10 @@ from appc.errors import (
     UnsupportedCompression,
 )
 from appc.image_id import ImageID
-from appc.manifest import ImageManifest
+
+
+if TYPE_CHECKING:
+    from appc.manifest import ImageManifest
 
 
 __all__ = [
