@@ -54,7 +54,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def _load_zlib() -> ModuleType:
+def load_zlib() -> ModuleType:
     """zlib-ng's drop-in module if installed and not refused, else :mod:`zlib`."""
     if os.environ.get("APPC_ZLIB", "") != "stdlib":
         try:
@@ -68,10 +68,11 @@ if TYPE_CHECKING:
     # zlib-ng's module has zlib's API; type it as zlib (its own stub is loose).
     import zlib as _zlib
 else:
-    _zlib = _load_zlib()
+    _zlib = load_zlib()
 
 
-def _describe(module: ModuleType) -> str:
+def describe_zlib(module: ModuleType) -> str:
+    """``zlib-ng X.Y.Z`` or ``zlib X.Y.Z``."""
     version = getattr(module, "ZLIBNG_VERSION", None)
     if version is not None:
         return f"zlib-ng {version}"
@@ -80,7 +81,7 @@ def _describe(module: ModuleType) -> str:
 
 #: The deflate library in use, with its version: ``"zlib-ng 2.2.4"`` or
 #: ``"zlib 1.2.13"``.
-ZLIB_BACKEND: Final = _describe(_zlib)
+ZLIB_BACKEND: Final = describe_zlib(_zlib)
 
 Compression = Literal["gzip", "bzip2", "xz", "none"]
 

@@ -13,6 +13,7 @@ import subprocess
 import zlib
 
 from collections.abc import Callable
+from types import ModuleType
 
 import pytest
 
@@ -20,8 +21,10 @@ from appc.aci import _compression
 from appc.aci._compression import (
     ZLIB_BACKEND,
     ParallelGzipWriter,
+    describe_zlib,
     detect_compression,
     iter_decompressed,
+    load_zlib,
     open_compressor,
 )
 from appc.errors import ArchiveError, LimitExceeded, UnsupportedCompression
@@ -34,25 +37,25 @@ from tests.helpers import require_tool
 @pytest.fixture(autouse=True, params=["zlib-ng", "zlib"])
 def deflate_backend(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
-) -> str:
+) -> ModuleType:
     """Every test here runs with zlib-ng (appc[fast]) and with the stdlib's zlib."""
     name: str = request.param
     module = pytest.importorskip("zlib_ng.zlib_ng") if name == "zlib-ng" else zlib
     monkeypatch.setattr(_compression, "_zlib", module)
-    return name
+    return module
 
 
 def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APPC_ZLIB", "stdlib")
-    assert _compression._load_zlib() is zlib
+    assert load_zlib() is zlib
     monkeypatch.delenv("APPC_ZLIB")
 
     def missing(name: str) -> object:
         raise ImportError(name)
 
-    monkeypatch.setattr(_compression.importlib, "import_module", missing)
-    assert _compression._load_zlib() is zlib
-    assert _compression._describe(zlib) == f"zlib {zlib.ZLIB_RUNTIME_VERSION}"
+    monkeypatch.setattr("importlib.import_module", missing)
+    assert load_zlib() is zlib
+    assert describe_zlib(zlib) == f"zlib {zlib.ZLIB_RUNTIME_VERSION}"
 
 
 def test_backend_in_use_is_zlib_ng_when_installed() -> None:
@@ -248,14 +251,14 @@ def test_parallel_gzip_does_not_depend_on_threads() -> None:
     assert outputs[0] == outputs[1] == outputs[2]
 
 
-def test_parallel_gzip_costs_little_size() -> None:
+def test_parallel_gzip_costs_little_size(deflate_backend: ModuleType) -> None:
     data = b"".join(b"line %d of a compressible text\n" % i for i in range(200_000))
     sink = io.BytesIO()
     writer = ParallelGzipWriter(sink, threads=2, level=6)
     writer.write(data)
     writer.close()
     # Against one stream from the same library: the cost of the blocks alone.
-    single = _compression._zlib.compress(data, 6, 31)
+    single: bytes = deflate_backend.compress(data, 6, 31)
     assert len(sink.getvalue()) < len(single) * 1.01
 
 

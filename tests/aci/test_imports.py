@@ -54,4 +54,4 @@ def test_lazy_names() -> None:
     assert set(appc.aci.__all__) <= set(dir(appc.aci))
     assert appc.aci.Limits is appc.aci.limits.Limits
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        _ = appc.aci.nope  # type: ignore[attr-defined]
+        _ = appc.aci.nope
