@@ -40,6 +40,7 @@ import shutil
 import stat
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from appc.aci._tar import BLKTYPE, CHRTYPE, DIRTYPE, FIFOTYPE, LNKTYPE, SYMTYPE, Member
 from appc.aci.layout import MANIFEST, normalize_name
@@ -52,7 +53,10 @@ from appc.aci.reader import (
     manifest_issues,
 )
 from appc.errors import ArchiveError, InvalidImage, UnsafeArchive
-from appc.manifest import ImageManifest
+
+
+if TYPE_CHECKING:
+    from appc.manifest import ImageManifest
 
 
 __all__ = ["extract"]

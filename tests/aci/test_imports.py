@@ -53,5 +53,9 @@ def test_lazy_names() -> None:
 
     assert set(appc.aci.__all__) <= set(dir(appc.aci))
     assert appc.aci.Limits is appc.aci.limits.Limits
+    # The function, not the module of the same name, even after importing it.
+    import appc.aci.extract
+
+    assert callable(appc.aci.extract)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = appc.aci.nope
