@@ -38,9 +38,9 @@ import os
 import secrets
 import stat
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from types import TracebackType
-from typing import BinaryIO, Literal, Self
+from typing import IO, BinaryIO, Literal, Self
 
 import appc.manifest
 
@@ -54,6 +54,7 @@ from appc.aci._tar import (
     CHRTYPE,
     DIRTYPE,
     END_OF_ARCHIVE,
+    FIFOTYPE,
     LNKTYPE,
     REGTYPE,
     SYMTYPE,
@@ -144,13 +145,25 @@ class ImageWriter:
     (a refused entry raises :class:`~appc.errors.InvalidImage` and is not
     written), so what this writes always validates. ``close()`` (or leaving
     the ``with`` block) writes the end of the archive and sets
-    :attr:`image_id`. ``checked=True`` skips the checks, for entries
+    :attr:`image_id`; ``abort()`` (or an exception in the block) stops
+    without finishing it. ``checked=True`` skips the checks, for entries
     that were validated already (as :func:`build` validates the layout).
+
+    ``out`` is a binary file object or a path. A path is written through a
+    temporary file beside it, renamed into place by ``close()`` and removed
+    by ``abort()``, so a failed image never appears under its name; an
+    existing file is an error unless ``overwrite``.
+
+    Every ``add_*`` method takes the entry's ``mode``, owner (``uid``,
+    ``gid`` and the names ``uname``, ``gname``, empty by default), ``mtime``
+    in seconds and extended attributes (``xattrs``, name to value). Names
+    longer than a tar header holds, large numbers and extended attributes go
+    in PAX records.
     """
 
     def __init__(
         self,
-        out: BinaryIO,
+        out: str | os.PathLike[str] | BinaryIO,
         manifest: appc.manifest.ImageManifest,
         *,
         compression: Literal["gzip", "bzip2", "xz", "none"] = "gzip",
@@ -158,16 +171,29 @@ class ImageWriter:
         threads: int | None = None,
         compression_level: int | None = None,
         checked: bool = False,
+        overwrite: bool = False,
     ) -> None:
         from appc.manifest import dump_manifest
 
-        self._compressor = open_compressor(
-            out, compression, threads=threads, level=compression_level
-        )
+        data = dump_manifest(manifest).encode()
+        self._output: _OutputFile | None = None
+        if isinstance(out, (str, os.PathLike)):
+            self._output = _OutputFile(os.fspath(out), overwrite)
+            stream = self._output.stream
+        else:
+            stream = out
+        try:
+            self._compressor = open_compressor(
+                stream, compression, threads=threads, level=compression_level
+            )
+        except BaseException:
+            if self._output is not None:
+                self._output.discard()
+            raise
         self._sink = TarSink(self._compressor)
         self._checker = None if checked else LayoutChecker()
+        self._finished = False
         self.image_id: ImageID | None = None
-        data = dump_manifest(manifest).encode()
         if self._checker is not None:
             self._checker.add(MANIFEST, REGTYPE)
         self._write(
@@ -196,6 +222,10 @@ class ImageWriter:
         else:
             self.abort()
 
+    def _writable(self) -> None:
+        if self._finished:
+            raise ArchiveError("this ImageWriter is closed or aborted: start a new one")
+
     def _check(self, entry: TarEntry) -> None:
         checker = self._checker
         if checker is None:
@@ -213,6 +243,7 @@ class ImageWriter:
             self._sink.write(b"\0" * padding(len(data)))
 
     def _add(self, entry: TarEntry, data: bytes = b"") -> None:
+        self._writable()
         self._check(entry)
         self._write(entry, data)
 
@@ -224,16 +255,22 @@ class ImageWriter:
         uid: int = 0,
         gid: int = 0,
         mtime: int = 0,
+        uname: str = "",
+        gname: str = "",
+        xattrs: Mapping[str, bytes] | None = None,
     ) -> None:
         """Add a directory (``rootfs`` itself first)."""
         self._add(
-            TarEntry(
-                name=os.fsencode(name),
-                type=DIRTYPE,
+            _tar_entry(
+                name,
+                DIRTYPE,
                 mode=mode,
                 uid=uid,
                 gid=gid,
                 mtime=mtime,
+                uname=uname,
+                gname=gname,
+                xattrs=xattrs,
             )
         )
 
@@ -246,46 +283,221 @@ class ImageWriter:
         uid: int = 0,
         gid: int = 0,
         mtime: int = 0,
+        uname: str = "",
+        gname: str = "",
+        xattrs: Mapping[str, bytes] | None = None,
     ) -> None:
         """Add a regular file with the given content."""
-        entry = TarEntry(
-            name=os.fsencode(name),
+        entry = _tar_entry(
+            name,
+            REGTYPE,
             mode=mode,
             uid=uid,
             gid=gid,
-            size=len(data),
             mtime=mtime,
+            uname=uname,
+            gname=gname,
+            xattrs=xattrs,
+            size=len(data),
         )
         self._add(entry, data)
 
+    def add_stream(
+        self,
+        name: str,
+        stream: IO[bytes],
+        size: int,
+        *,
+        mode: int = 0o644,
+        uid: int = 0,
+        gid: int = 0,
+        mtime: int = 0,
+        uname: str = "",
+        gname: str = "",
+        xattrs: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """Add a regular file of ``size`` bytes read from ``stream``, a chunk at a time.
+
+        ``stream`` is a binary file object positioned at the data, such as a
+        member of another archive (``tarfile.TarFile.extractfile``); memory
+        stays bounded whatever the size. The stream must hold exactly
+        ``size`` bytes: if it ends early or holds more,
+        :class:`~appc.errors.ArchiveError` is raised and the writer is
+        aborted, since the archive can no longer be finished (a path output
+        is removed). The stream is not closed.
+
+        >>> import io
+        >>> import appc.manifest
+        >>> manifest = appc.manifest.load_image_manifest(
+        ...     b'{"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/hello"}'
+        ... )
+        >>> with ImageWriter(io.BytesIO(), manifest) as writer:
+        ...     writer.add_directory("rootfs")
+        ...     writer.add_stream("rootfs/hello", io.BytesIO(b"Hello!\\n"), 7, mode=0o755)
+        >>> writer.image_id
+        ImageID('sha512-...')
+        >>> with ImageWriter(io.BytesIO(), manifest) as writer:
+        ...     writer.add_directory("rootfs")
+        ...     writer.add_stream("rootfs/short", io.BytesIO(b"abc"), 10)
+        Traceback (most recent call last):
+        ...
+        appc.errors.ArchiveError: the data of 'rootfs/short' ended after 3 of its 10 bytes...
+        """
+        if size < 0:
+            raise ArchiveError(f"cannot add {name!r}: its size {size} is negative")
+        entry = _tar_entry(
+            name,
+            REGTYPE,
+            mode=mode,
+            uid=uid,
+            gid=gid,
+            mtime=mtime,
+            uname=uname,
+            gname=gname,
+            xattrs=xattrs,
+            size=size,
+        )
+        self._writable()
+        self._check(entry)
+        self._sink.write(encode_header(entry))
+        try:
+            _copy_stream(stream, size, self._sink, name)
+        except BaseException:
+            # The header promised ``size`` bytes: the archive cannot go on.
+            self.abort()
+            raise
+        self._sink.write(b"\0" * padding(size))
+
     def add_symlink(
-        self, name: str, target: str, *, uid: int = 0, gid: int = 0, mtime: int = 0
+        self,
+        name: str,
+        target: str,
+        *,
+        mode: int = 0o777,
+        uid: int = 0,
+        gid: int = 0,
+        mtime: int = 0,
+        uname: str = "",
+        gname: str = "",
+        xattrs: Mapping[str, bytes] | None = None,
     ) -> None:
         """Add a symlink; the target is stored verbatim."""
         self._add(
-            TarEntry(
-                name=os.fsencode(name),
-                type=SYMTYPE,
-                mode=0o777,
+            _tar_entry(
+                name,
+                SYMTYPE,
+                mode=mode,
                 uid=uid,
                 gid=gid,
                 mtime=mtime,
-                linkname=os.fsencode(target),
+                uname=uname,
+                gname=gname,
+                xattrs=xattrs,
+                linkname=target,
             )
         )
 
     def add_hardlink(
-        self, name: str, target: str, *, uid: int = 0, gid: int = 0, mtime: int = 0
+        self,
+        name: str,
+        target: str,
+        *,
+        mode: int = 0o644,
+        uid: int = 0,
+        gid: int = 0,
+        mtime: int = 0,
+        uname: str = "",
+        gname: str = "",
+        xattrs: Mapping[str, bytes] | None = None,
     ) -> None:
-        """Add a hard link to an earlier regular file."""
+        """Add a hard link to an earlier regular file (``target`` is its full name)."""
         self._add(
-            TarEntry(
-                name=os.fsencode(name),
-                type=LNKTYPE,
+            _tar_entry(
+                name,
+                LNKTYPE,
+                mode=mode,
                 uid=uid,
                 gid=gid,
                 mtime=mtime,
-                linkname=os.fsencode(target),
+                uname=uname,
+                gname=gname,
+                xattrs=xattrs,
+                linkname=target,
+            )
+        )
+
+    def add_device(
+        self,
+        name: str,
+        kind: Literal["char", "block"],
+        major: int,
+        minor: int,
+        *,
+        mode: int = 0o600,
+        uid: int = 0,
+        gid: int = 0,
+        mtime: int = 0,
+        uname: str = "",
+        gname: str = "",
+        xattrs: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """Add a character or block device node.
+
+        >>> import io
+        >>> import appc.manifest
+        >>> manifest = appc.manifest.load_image_manifest(
+        ...     b'{"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/hello"}'
+        ... )
+        >>> with ImageWriter(io.BytesIO(), manifest) as writer:
+        ...     writer.add_directory("rootfs")
+        ...     writer.add_directory("rootfs/dev")
+        ...     writer.add_device("rootfs/dev/null", "char", 1, 3, mode=0o666)
+        """
+        types = {"char": CHRTYPE, "block": BLKTYPE}
+        if kind not in types:
+            raise ArchiveError(
+                f"cannot add {name!r}: a device is 'char' or 'block', not {kind!r}"
+            )
+        self._add(
+            _tar_entry(
+                name,
+                types[kind],
+                mode=mode,
+                uid=uid,
+                gid=gid,
+                mtime=mtime,
+                uname=uname,
+                gname=gname,
+                xattrs=xattrs,
+                devmajor=major,
+                devminor=minor,
+            )
+        )
+
+    def add_fifo(
+        self,
+        name: str,
+        *,
+        mode: int = 0o644,
+        uid: int = 0,
+        gid: int = 0,
+        mtime: int = 0,
+        uname: str = "",
+        gname: str = "",
+        xattrs: Mapping[str, bytes] | None = None,
+    ) -> None:
+        """Add a named pipe (fifo)."""
+        self._add(
+            _tar_entry(
+                name,
+                FIFOTYPE,
+                mode=mode,
+                uid=uid,
+                gid=gid,
+                mtime=mtime,
+                uname=uname,
+                gname=gname,
+                xattrs=xattrs,
             )
         )
 
@@ -293,6 +505,7 @@ class ImageWriter:
         self, entry: LayoutEntry, header: TarEntry, fd: int | None
     ) -> None:
         # A file of a layout directory, its data streamed from ``fd``.
+        self._writable()
         self._check(header)
         self._sink.write(encode_header(header))
         if fd is not None and header.type == REGTYPE and header.size:
@@ -300,22 +513,157 @@ class ImageWriter:
             self._sink.write(b"\0" * padding(header.size))
 
     def close(self) -> ImageID:
-        """Finish the archive; return its image ID."""
+        """Finish the archive (and move a path output into place); return its image ID."""
         if self.image_id is not None:
             return self.image_id
+        self._writable()
         checker = self._checker
         if checker is not None:
             checker.finish()
             if checker.issues:
                 self.abort()
                 raise InvalidImage("invalid app container image", checker.issues)
-        self._sink.write(END_OF_ARCHIVE)
-        self.image_id = self._sink.close()
-        return self.image_id
+        try:
+            self._sink.write(END_OF_ARCHIVE)
+            image_id = self._sink.close()
+        except BaseException:
+            self.abort()
+            raise
+        self._finished = True
+        if self._output is not None:
+            self._output.commit()
+        self.image_id = image_id
+        return image_id
 
     def abort(self) -> None:
-        """Stop without finishing the archive (the output is incomplete)."""
-        self._sink.abort()
+        """Stop without finishing the archive: a path output is removed, a file object left incomplete."""
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            self._sink.abort()
+        finally:
+            if self._output is not None:
+                self._output.discard()
+
+
+def _tar_entry(
+    name: str,
+    kind: str,
+    *,
+    mode: int,
+    uid: int,
+    gid: int,
+    mtime: int,
+    uname: str,
+    gname: str,
+    xattrs: Mapping[str, bytes] | None,
+    size: int = 0,
+    linkname: str = "",
+    devmajor: int = 0,
+    devminor: int = 0,
+) -> TarEntry:
+    return TarEntry(
+        name=os.fsencode(name),
+        type=kind,
+        mode=mode,
+        uid=uid,
+        gid=gid,
+        size=size,
+        mtime=mtime,
+        linkname=os.fsencode(linkname),
+        uname=os.fsencode(uname),
+        gname=os.fsencode(gname),
+        devmajor=devmajor,
+        devminor=devminor,
+        xattrs=_encode_xattrs(name, xattrs),
+    )
+
+
+def _encode_xattrs(
+    name: str, xattrs: Mapping[str, bytes] | None
+) -> tuple[tuple[bytes, bytes], ...]:
+    if not xattrs:
+        return ()
+    encoded: list[tuple[bytes, bytes]] = []
+    for key, value in xattrs.items():
+        raw = os.fsencode(key)
+        # A PAX record is "key=value": such a name would not read back.
+        if not raw or b"=" in raw or b"\0" in raw:
+            raise ArchiveError(
+                f"cannot add {name!r}: {key!r} is not an extended attribute name"
+            )
+        encoded.append((raw, bytes(value)))
+    return tuple(sorted(encoded))
+
+
+def _copy_stream(stream: IO[bytes], size: int, sink: TarSink, name: str) -> None:
+    left = size
+    while left:
+        chunk = stream.read(min(left, _READ_SIZE))
+        if not chunk:
+            raise ArchiveError(
+                f"the data of {name!r} ended after {size - left} of its {size} bytes"
+                " (give add_stream the size of the data)"
+            )
+        if len(chunk) > left:
+            break
+        # The sink hashes on another thread: it needs bytes nobody can change.
+        sink.write(bytes(chunk))
+        left -= len(chunk)
+    if left or stream.read(1):
+        raise ArchiveError(
+            f"the data of {name!r} is longer than its {size} bytes"
+            " (give add_stream the size of the data)"
+        )
+
+
+class _OutputFile:
+    """A file written under a temporary name beside ``target``, renamed into place by :meth:`commit`."""
+
+    def __init__(self, target: str, overwrite: bool) -> None:
+        if not overwrite and os.path.lexists(target):
+            raise ArchiveError(
+                f"target file {os.fsdecode(target)} exists (try --overwrite)"
+            )
+        directory, base = os.path.split(os.path.abspath(target))
+        self._target = target
+        self._overwrite = overwrite
+        self._temp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.partial")
+        try:
+            fd = os.open(
+                self._temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666
+            )
+        except OSError as exc:
+            raise ArchiveError(
+                f"cannot create {os.fsdecode(target)}: {exc.strerror}"
+            ) from exc
+        self.stream: BinaryIO = open(fd, "wb")  # noqa: SIM115 - closed by commit or discard
+
+    def commit(self) -> None:
+        """Close the file and give it its name; on failure, remove it."""
+        try:
+            self.stream.close()
+            if self._overwrite:
+                os.replace(self._temp, self._target)
+                return
+            # link() fails if the target appeared meanwhile: never clobber.
+            try:
+                os.link(self._temp, self._target)
+            except FileExistsError:
+                raise ArchiveError(
+                    f"target file {os.fsdecode(self._target)} exists (try --overwrite)"
+                ) from None
+            os.unlink(self._temp)
+        except BaseException:
+            self.discard()
+            raise
+
+    def discard(self) -> None:
+        """Close and remove the temporary file."""
+        self.stream.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._temp)
 
 
 def _open_regular(entry: LayoutEntry) -> int:
@@ -425,37 +773,13 @@ def output_file(
     if not isinstance(out, (str, os.PathLike)):
         yield out
         return
-    target = os.fspath(out)
-    if not overwrite and os.path.lexists(target):
-        raise ArchiveError(
-            f"target file {os.fsdecode(target)} exists (try --overwrite)"
-        )
-    directory, base = os.path.split(os.path.abspath(target))
-    temp = os.path.join(directory, f".{base}.{secrets.token_hex(4)}.partial")
+    output = _OutputFile(os.fspath(out), overwrite)
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-    except OSError as exc:
-        raise ArchiveError(
-            f"cannot create {os.fsdecode(target)}: {exc.strerror}"
-        ) from exc
-    try:
-        with open(fd, "wb") as stream:
-            yield stream
-        if overwrite:
-            os.replace(temp, target)
-        else:
-            # link() fails if the target appeared meanwhile: never clobber.
-            try:
-                os.link(temp, target)
-            except FileExistsError:
-                raise ArchiveError(
-                    f"target file {os.fsdecode(target)} exists (try --overwrite)"
-                ) from None
-            os.unlink(temp)
+        yield output.stream
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+        output.discard()
         raise
+    output.commit()
 
 
 def build(

@@ -60,14 +60,13 @@ class ConvertedImage:
         return str(self.manifest.name)
 
 
-def _load(document: dict[str, Any]) -> tuple[ImageManifest, bytes]:
-    from appc.manifest import dump_manifest, load_image_manifest
+def _load(document: dict[str, Any]) -> ImageManifest:
+    from appc.manifest import load_image_manifest
 
     try:
-        manifest = load_image_manifest(json.dumps(document))
+        return load_image_manifest(json.dumps(document))
     except InvalidManifest as exc:
         raise ConversionError(f"the converted manifest is not valid: {exc}") from exc
-    return manifest, dump_manifest(manifest).encode()
 
 
 def _mtime(config: ImageConfig) -> int:
@@ -143,12 +142,12 @@ def _squashed(
         reference=resolved.reference,
         image_id=resolved.layer_ids[-1] if resolved.layer_ids else "",
     )
-    manifest, data = _load(document)
+    manifest = _load(document)
     path = out_dir / aci_file_name(resolved.reference, resolved.fallback_name)
     with LayerReader(index.layers) as reader:
         image_id = write_aci(
             path,
-            data,
+            manifest,
             index.entries(),
             reader,
             compression=compression,
@@ -195,14 +194,14 @@ def _per_layer(
             dependencies=dependencies,
             path_whitelist=index.whitelist() if index.deleted else (),
         )
-        manifest, data = _load(document)
+        manifest = _load(document)
         path = out_dir / aci_file_name(
             resolved.reference, resolved.fallback_name, os_arch=os_arch, layer=number
         )
         with LayerReader(index.layers) as reader:
             image_id = write_aci(
                 path,
-                data,
+                manifest,
                 index.entries(owner=number),
                 reader,
                 compression=compression,

@@ -1,4 +1,4 @@
-"""A Docker registry (API v2) client over urllib3: manifests, blobs, auth.
+"""A Docker registry (API v2) client: manifests, blobs, auth.
 
 It speaks what registries serve today: Docker schema 2 and OCI manifests,
 manifest lists and OCI indexes (one platform is picked), anonymous, basic
@@ -7,10 +7,14 @@ docker2aci it verifies everything: each manifest against the digest asked
 for or the ``Docker-Content-Digest`` the registry announced, each blob
 against its digest and size, each layer against the config's ``diff_ids``.
 
-HTTPS is the default; ``insecure_allow_http`` falls back to plain HTTP and
-``insecure_skip_verify`` skips certificate checks, each only when asked.
-Redirects are followed by hand: never from HTTPS to HTTP without
-``insecure_allow_http``, and credentials never travel to another host.
+Requests go through :class:`appc.discovery.Client` over a
+:class:`~appc.discovery.Transport` (urllib3 by default), so the registry
+follows the project's one HTTP policy, as discovery and fetch do: HTTPS is
+the default; ``insecure_allow_http`` falls back to plain HTTP and
+``insecure_skip_verify`` skips certificate checks, each only when asked; at
+most :data:`appc.discovery.MAX_REDIRECTS` redirects, never from HTTPS to
+HTTP without ``insecure_allow_http``; and the ``Authorization`` header goes
+only to the origin it was meant for, never to blob storage on another host.
 
 >>> parse_challenge('Bearer realm="https://auth.example.com/token",service="reg"')
 ('bearer', {'realm': 'https://auth.example.com/token', 'service': 'reg'})
@@ -24,7 +28,6 @@ import logging
 import os
 import re
 import urllib.parse
-import warnings
 
 from collections.abc import Mapping
 from pathlib import Path
@@ -43,17 +46,15 @@ from appc.docker._source import (
     select_platform,
     spool_layer,
 )
-from appc.errors import ConversionError, LimitExceeded, RegistryError
+from appc.errors import ConversionError, LimitExceeded, RegistryError, TransportError
 
 
 if TYPE_CHECKING:
-    import urllib3
+    from appc.discovery import Response, Transport, Urllib3Transport
 
 
 __all__ = [
     "ACCEPT",
-    "MAX_REDIRECTS",
-    "TIMEOUT",
     "RegistryClient",
     "fetch_image",
     "load_credentials",
@@ -79,10 +80,6 @@ _FOREIGN: Final = (
     "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
     "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
 )
-#: Redirects followed for one request.
-MAX_REDIRECTS: Final = 5
-#: Seconds to connect, and to wait for each read.
-TIMEOUT: Final = (30.0, 120.0)
 #: Manifest lists and indexes followed down to one image manifest.
 MAX_INDEX_DEPTH: Final = 4
 _DOCKER_HUB_KEYS: Final = (
@@ -182,8 +179,34 @@ def _basic(credentials: tuple[str, str]) -> str:
     )
 
 
+def _read(response: Response, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a body, a broken connection being a registry error."""
+    try:
+        return response.read(limit)
+    except TransportError as exc:
+        raise RegistryError(f"GET {response.url}: {exc}") from exc
+
+
 class RegistryClient:
-    """Requests to one registry, with auth, redirects and scheme fallback."""
+    """Requests to one registry, with auth and scheme fallback, under appc's HTTP policy.
+
+    Requests go through :class:`appc.discovery.Client` over ``transport``
+    (default: an :class:`~appc.discovery.Urllib3Transport` trusting
+    ``ca_certs`` if given, else the system CAs; tests pass
+    :class:`appc.testing.MockTransport`). ``insecure_allow_http`` allows
+    plain http, as a fallback when https fails and in redirects;
+    ``insecure_skip_verify`` skips certificate checks. Credentials default
+    to what ``docker login`` stored for the registry. Failures are
+    :class:`~appc.errors.RegistryError`, caused by the transport's error.
+
+    >>> from appc.discovery import Response
+    >>> from appc.testing import MockTransport
+    >>> transport = MockTransport(lambda request: Response(status=200))
+    >>> with RegistryClient("registry.example.com", transport=transport) as client:
+    ...     client.ping()
+    >>> transport.requests[0].url
+    'https://registry.example.com/v2/'
+    """
 
     def __init__(
         self,
@@ -193,27 +216,36 @@ class RegistryClient:
         insecure_skip_verify: bool = False,
         ca_certs: str | os.PathLike[str] | None = None,
         credentials: tuple[str, str] | None = None,
+        transport: Transport | None = None,
     ) -> None:
-        import urllib3
+        from appc.discovery import Client, Insecure, Urllib3Transport
 
+        if transport is not None and ca_certs is not None:
+            raise ConversionError(
+                "ca_certs configures the default transport: give it to your"
+                " transport instead (Urllib3Transport(ca_certs=...))"
+            )
         self.registry = registry
         self._allow_http = insecure_allow_http
-        self._skip_verify = insecure_skip_verify
         self._credentials = (
             credentials if credentials is not None else load_credentials(registry)
         )
         self._authorization: dict[str, str] = {}  # scope -> header value
         self._scheme = "https"
-        self._pool = urllib3.PoolManager(
-            cert_reqs="CERT_NONE" if insecure_skip_verify else "CERT_REQUIRED",
-            ca_certs=os.fspath(ca_certs) if ca_certs is not None else None,
-            timeout=urllib3.Timeout(connect=TIMEOUT[0], read=TIMEOUT[1]),
-            retries=False,
-        )
+        self._own_transport: Urllib3Transport | None = None
+        if transport is None:
+            transport = self._own_transport = Urllib3Transport(ca_certs=ca_certs)
+        insecure = Insecure.NONE
+        if insecure_allow_http:
+            insecure |= Insecure.HTTP
+        if insecure_skip_verify:
+            insecure |= Insecure.TLS
+        self._client = Client(transport, insecure=insecure)
 
     def close(self) -> None:
-        """Close the connections."""
-        self._pool.clear()
+        """Close the connections of the default transport (a given one is the caller's)."""
+        if self._own_transport is not None:
+            self._own_transport.close()
 
     def __enter__(self) -> Self:
         return self
@@ -223,55 +255,20 @@ class RegistryClient:
 
     # -- transport ------------------------------------------------------
 
-    def _send(self, url: str, headers: Mapping[str, str]) -> urllib3.BaseHTTPResponse:
-        import urllib3
-
+    def _open(self, url: str, headers: Mapping[str, str]) -> Response:
+        """GET under the client's policy; any final status is returned."""
         try:
-            with warnings.catch_warnings():
-                # --insecure-skip-verify was asked for: no warning per request.
-                warnings.simplefilter(
-                    "ignore", urllib3.exceptions.InsecureRequestWarning
-                )
-                return self._pool.request(
-                    "GET",
-                    url,
-                    headers=dict(headers),
-                    preload_content=False,
-                    redirect=False,
-                )
-        except urllib3.exceptions.HTTPError as exc:
+            return self._client.open(url, headers=headers)
+        except TransportError as exc:
             raise RegistryError(f"GET {url}: {exc}") from exc
 
-    def _get(
+    def _authorized(
         self, url: str, headers: Mapping[str, str], authorization: str | None
-    ) -> urllib3.BaseHTTPResponse:
-        """GET, following redirects without leaking credentials or downgrading."""
-        origin = urllib.parse.urlsplit(url)
-        current = url
-        for _hop in range(MAX_REDIRECTS + 1):
-            parts = urllib.parse.urlsplit(current)
-            sent = dict(headers)
-            if authorization and (parts.scheme, parts.netloc) == (
-                origin.scheme,
-                origin.netloc,
-            ):
-                sent["Authorization"] = authorization
-            response = self._send(current, sent)
-            if response.status not in (301, 302, 303, 307, 308):
-                return response
-            location = response.headers.get("Location", "")
-            response.drain_conn()
-            response.release_conn()
-            target = urllib.parse.urljoin(current, location)
-            scheme = urllib.parse.urlsplit(target).scheme
-            if scheme not in ("http", "https") or (
-                parts.scheme == "https" and scheme == "http" and not self._allow_http
-            ):
-                raise RegistryError(
-                    f"GET {url}: refusing a redirect to {target} (use --insecure-allow-http)"
-                )
-            current = target
-        raise RegistryError(f"GET {url}: more than {MAX_REDIRECTS} redirects")
+    ) -> Response:
+        # The client drops Authorization on a redirect to another origin.
+        if authorization is None:
+            return self._open(url, headers)
+        return self._open(url, {**headers, "Authorization": authorization})
 
     def _url(self, path: str) -> str:
         return f"{self._scheme}://{self.registry}{path}"
@@ -279,19 +276,17 @@ class RegistryClient:
     def ping(self) -> None:
         """Check that the registry speaks API v2 (falling back to HTTP if allowed)."""
         try:
-            response = self._get(self._url("/v2/"), {}, None)
+            response = self._open(self._url("/v2/"), {})
         except RegistryError:
             if not self._allow_http:
                 raise
             logger.info("%s: https failed, trying http", self.registry)
             self._scheme = "http"
-            response = self._get(self._url("/v2/"), {}, None)
-        status = response.status
-        response.drain_conn()
-        response.release_conn()
-        if status not in (200, 401):
+            response = self._open(self._url("/v2/"), {})
+        response.close()
+        if response.status not in (200, 401):
             raise RegistryError(
-                f"{self.registry} is not a Docker registry v2 (HTTP {status} on /v2/)"
+                f"{self.registry} is not a Docker registry v2 (HTTP {response.status} on /v2/)"
             )
 
     def _token(self, params: Mapping[str, str], scope: str) -> str:
@@ -300,11 +295,6 @@ class RegistryClient:
             raise RegistryError(
                 f"{self.registry}: missing realm in bearer auth challenge"
             )
-        realm_scheme = urllib.parse.urlsplit(realm).scheme
-        if realm_scheme not in ("http", "https") or (
-            realm_scheme == "http" and self._scheme == "https" and not self._allow_http
-        ):
-            raise RegistryError(f"{self.registry}: refusing the token realm {realm}")
         query = {"scope": params.get("scope") or scope}
         if params.get("service"):
             query["service"] = params["service"]
@@ -312,15 +302,18 @@ class RegistryClient:
         headers: dict[str, str] = {}
         if self._credentials is not None:
             headers["Authorization"] = _basic(self._credentials)
-        response = self._send(url, headers)
         try:
+            response = self._client.open(url, headers=headers)
+        except TransportError as exc:
+            raise RegistryError(
+                f"{self.registry}: cannot get a token from {realm}: {exc}"
+            ) from exc
+        with response:
             if response.status != 200:
                 raise RegistryError(
                     f"{self.registry}: the token service answered HTTP {response.status}"
                 )
-            document = load_json(response.read(MAX_JSON_SIZE + 1), "token response")
-        finally:
-            response.release_conn()
+            document = load_json(_read(response, MAX_JSON_SIZE + 1), "token response")
         answer = as_object(document) or {}
         token: Any = answer.get("token") or answer.get("access_token")
         if not isinstance(token, str) or not token:
@@ -329,15 +322,14 @@ class RegistryClient:
 
     def get(
         self, path: str, repository: str, headers: Mapping[str, str] = {}
-    ) -> urllib3.BaseHTTPResponse:
-        """An authorised GET of ``path``; a 2xx response with its body unread."""
+    ) -> Response:
+        """An authorised GET of ``path``: a 2xx response, its body unread (close it)."""
         scope = f"repository:{repository}:pull"
         url = self._url(path)
-        response = self._get(url, headers, self._authorization.get(scope))
+        response = self._authorized(url, headers, self._authorization.get(scope))
         if response.status == 401:
             challenge = response.headers.get("WWW-Authenticate", "")
-            response.drain_conn()
-            response.release_conn()
+            response.close()
             scheme, params = parse_challenge(challenge)
             if scheme == "bearer":
                 self._authorization[scope] = self._token(params, scope)
@@ -348,12 +340,12 @@ class RegistryClient:
                     f"{self.registry} asks for credentials: log in with `docker login "
                     f"{self.registry}` (credentials are read from {_config_path()})"
                 )
-            response = self._get(url, headers, self._authorization[scope])
+            response = self._authorized(url, headers, self._authorization[scope])
         if 200 <= response.status < 300:
             return response
         status = response.status
-        body = response.read(4096).decode("utf-8", "replace").strip()
-        response.release_conn()
+        with response:
+            body = _read(response, 4096).decode("utf-8", "replace").strip()
         if status == 401:
             raise RegistryError(
                 f"GET {url}: access denied (HTTP 401), check your credentials"
@@ -371,12 +363,10 @@ class RegistryClient:
             repository,
             {"Accept": ", ".join(ACCEPT)},
         )
-        try:
-            data = response.read(MAX_JSON_SIZE + 1)
-            announced = response.headers.get("Docker-Content-Digest", "")
-            media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-        finally:
-            response.release_conn()
+        with response:
+            data = _read(response, MAX_JSON_SIZE + 1)
+        announced = response.headers.get("Docker-Content-Digest", "")
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
         if len(data) > MAX_JSON_SIZE:
             raise LimitExceeded(
                 "MAX_JSON_SIZE", MAX_JSON_SIZE, "manifest is too large (MAX_JSON_SIZE)"
@@ -403,17 +393,14 @@ class RegistryClient:
             media_type = body_type
         return document, media_type, digest
 
-    def blob(self, repository: str, digest: Digest) -> urllib3.BaseHTTPResponse:
-        """Start downloading a blob (the caller verifies it while reading)."""
+    def blob(self, repository: str, digest: Digest) -> Response:
+        """Start downloading a blob (the caller verifies it while reading, and closes it)."""
         return self.get(f"/v2/{repository}/blobs/{digest}", repository)
 
     def small_blob(self, repository: str, digest: Digest, what: str) -> bytes:
         """Download and verify a blob that fits in memory (a config)."""
-        response = self.blob(repository, digest)
-        try:
-            data = response.read(MAX_JSON_SIZE + 1)
-        finally:
-            response.release_conn()
+        with self.blob(repository, digest) as response:
+            data = _read(response, MAX_JSON_SIZE + 1)
         if len(data) > MAX_JSON_SIZE:
             raise LimitExceeded(
                 "MAX_JSON_SIZE", MAX_JSON_SIZE, f"{what} is too large (MAX_JSON_SIZE)"
@@ -444,8 +431,12 @@ def fetch_image(
     ca_certs: str | os.PathLike[str] | None = None,
     credentials: tuple[str, str] | None = None,
     progress: Progress | None = None,
+    transport: Transport | None = None,
 ) -> ResolvedImage:
-    """Resolve ``docker://…`` to one image, its layers downloaded into ``directory``."""
+    """Resolve ``docker://…`` to one image, its layers downloaded into ``directory``.
+
+    The options are :class:`RegistryClient`'s.
+    """
     reference = parse_reference(source)
     with RegistryClient(
         reference.registry,
@@ -453,6 +444,7 @@ def fetch_image(
         insecure_skip_verify=insecure_skip_verify,
         ca_certs=ca_certs,
         credentials=credentials,
+        transport=transport,
     ) as client:
         client.ping()
         return _fetch(
@@ -523,10 +515,9 @@ def _fetch(
             )
         blob_digest = Digest.parse(descriptor.get("digest"))
         size = descriptor.get("size")
-        response = client.blob(repository, blob_digest)
-        try:
-            layers.append(
-                spool_layer(
+        with client.blob(repository, blob_digest) as response:
+            try:
+                layer = spool_layer(
                     response,  # type: ignore[arg-type]
                     label=f"Downloading {str(blob_digest)[:19]}",
                     directory=directory,
@@ -535,9 +526,11 @@ def _fetch(
                     size=size if isinstance(size, int) else None,
                     progress=progress,
                 )
-            )
-        finally:
-            response.release_conn()
+            except TransportError as exc:
+                raise RegistryError(
+                    f"downloading layer {number} ({blob_digest}): {exc}"
+                ) from exc
+        layers.append(layer)
     return ResolvedImage(
         config=config,
         layers=tuple(layers),

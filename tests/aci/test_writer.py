@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import pathlib
+import re
 import stat
 import subprocess
 import tarfile
@@ -413,3 +414,224 @@ def test_output_appears_during_the_build(tmp_path: pathlib.Path) -> None:
         build(layout, out, progress=race)
     assert out.read_text() == "someone else's"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["image.aci", "layout"]
+
+
+# -- ImageWriter.add_stream and the other member kinds --------------------------------
+
+
+class _RecordingStream(io.BytesIO):
+    """A stream that remembers how much each read asked for."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.asked: list[int] = []
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        self.asked.append(-1 if size is None else size)
+        return super().read(size)
+
+
+class _GreedyStream(io.BytesIO):
+    """A stream that ignores the size asked for and returns everything."""
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        return super().read()
+
+
+def test_add_stream_copies_in_bounded_chunks() -> None:
+    data = os.urandom((3 << 20) + 5)
+    stream = _RecordingStream(data)
+    streamed = io.BytesIO()
+    with ImageWriter(streamed, _manifest(), compression="none") as writer:  # type: ignore[arg-type]
+        writer.add_directory("rootfs")
+        writer.add_stream("rootfs/big", stream, len(data), mode=0o600, mtime=7)
+    # Never the whole file at once, and the same archive as from bytes.
+    assert max(stream.asked) <= 1 << 20
+    assert len(stream.asked) >= 4
+    whole = io.BytesIO()
+    with ImageWriter(whole, _manifest(), compression="none") as same:  # type: ignore[arg-type]
+        same.add_directory("rootfs")
+        same.add_file("rootfs/big", data, mode=0o600, mtime=7)
+    assert streamed.getvalue() == whole.getvalue()
+    assert writer.image_id == same.image_id == image_id(io.BytesIO(whole.getvalue()))
+    with tarfile.open(fileobj=io.BytesIO(streamed.getvalue())) as tar:
+        member = tar.extractfile("rootfs/big")
+        assert member is not None
+        assert member.read() == data
+
+
+def test_add_stream_empty_file() -> None:
+    sink = io.BytesIO()
+    with ImageWriter(sink, _manifest(), compression="none") as writer:  # type: ignore[arg-type]
+        writer.add_directory("rootfs")
+        writer.add_stream("rootfs/empty", io.BytesIO(), 0)
+    (member,) = (m for m in _members(sink.getvalue()) if m.name == "rootfs/empty")
+    assert (member.size, member.isreg()) == (0, True)
+
+
+@pytest.mark.parametrize(
+    ("stream", "size", "message"),
+    [
+        (io.BytesIO(b"x" * 1000), 5000, "ended after 1000 of its 5000 bytes"),
+        (io.BytesIO(b""), 1, "ended after 0 of its 1 bytes"),
+        (io.BytesIO(b"x" * 1001), 1000, "longer than its 1000 bytes"),
+        (_GreedyStream(b"x" * 1001), 1000, "longer than its 1000 bytes"),
+    ],
+)
+def test_add_stream_size_mismatch_leaves_no_file(
+    tmp_path: pathlib.Path, stream: io.BytesIO, size: int, message: str
+) -> None:
+    out = tmp_path / "image.aci"
+    writer = ImageWriter(out, _manifest())  # type: ignore[arg-type]
+    writer.add_directory("rootfs")
+    # Not an InvalidImage: the entry was fine, its data was not.
+    with pytest.raises(ArchiveError, match=message) as caught:
+        writer.add_stream("rootfs/f", stream, size)
+    assert not isinstance(caught.value, InvalidImage)
+    assert list(tmp_path.iterdir()) == []
+    # The archive cannot be finished: the writer is aborted for good.
+    with pytest.raises(ArchiveError, match="closed or aborted"):
+        writer.add_file("rootfs/g", b"")
+    with pytest.raises(ArchiveError, match="closed or aborted"):
+        writer.close()
+    writer.abort()
+    assert writer.image_id is None
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_add_stream_failure_inside_with_block(tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "image.aci"
+
+    def write() -> None:
+        with ImageWriter(out, _manifest()) as writer:  # type: ignore[arg-type]
+            writer.add_directory("rootfs")
+            writer.add_stream("rootfs/f", io.BytesIO(b"abc"), 4)
+
+    with pytest.raises(ArchiveError, match="ended after"):
+        write()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_add_stream_keeps_the_checks() -> None:
+    writer = ImageWriter(io.BytesIO(), _manifest(), compression="none")  # type: ignore[arg-type]
+    writer.add_directory("rootfs")
+    writer.add_stream("rootfs/f", io.BytesIO(b"one"), 3)
+    stream = io.BytesIO(b"two")
+    with pytest.raises(InvalidImage, match="duplicate"):
+        writer.add_stream("rootfs/f", stream, 3)
+    with pytest.raises(InvalidImage, match="unrecognized file path"):
+        writer.add_stream("elsewhere", stream, 3)
+    with pytest.raises(InvalidImage, match=re.escape("'..'")):
+        writer.add_stream("rootfs/../x", stream, 3)
+    with pytest.raises(ArchiveError, match="negative"):
+        writer.add_stream("rootfs/n", stream, -1)
+    # A refused entry reads nothing (and is not written); the image as a
+    # whole stays refused.
+    assert stream.tell() == 0
+    with pytest.raises(InvalidImage, match="duplicate"):
+        writer.close()
+
+
+def test_image_writer_every_member_kind() -> None:
+    sink = io.BytesIO()
+    long_name = "rootfs/" + "d" * 120 + "/" + "f" * 150
+    with ImageWriter(sink, _manifest(), compression="none") as writer:  # type: ignore[arg-type]
+        writer.add_directory("rootfs", uname="root", gname="root")
+        writer.add_directory("rootfs/" + "d" * 120, xattrs={"user.dir": b"1"})
+        writer.add_stream(
+            long_name,
+            io.BytesIO(b"data"),
+            4,
+            uid=3_000_000,
+            gid=1,
+            uname="someone-with-a-name-longer-than-32",
+            gname="g",
+            xattrs={"user.b": b"2", "user.a": b"\xff\x00"},
+        )
+        writer.add_hardlink("rootfs/hard", long_name, mode=0o600, uid=5)
+        writer.add_symlink("rootfs/sym", "/" + "t" * 200, mode=0o755)
+        writer.add_device("rootfs/null", "char", 1, 3, mode=0o666)
+        writer.add_device("rootfs/sda", "block", 8, 0, gname="disk")
+        writer.add_fifo("rootfs/fifo", mode=0o600, mtime=-5)
+    data = sink.getvalue()
+    assert validate(io.BytesIO(data)) is not None
+    members = {m.name: m for m in _members(data)}
+    assert members["rootfs"].uname == "root"
+    assert members["rootfs/" + "d" * 120].pax_headers["SCHILY.xattr.user.dir"] == "1"
+    file = members[long_name]
+    assert (file.uid, file.gid, file.size) == (3_000_000, 1, 4)
+    assert file.uname == "someone-with-a-name-longer-than-32"
+    assert {k: v for k, v in file.pax_headers.items() if "xattr" in k} == {
+        "SCHILY.xattr.user.a": "\udcff\x00",
+        "SCHILY.xattr.user.b": "2",
+    }
+    hard = members["rootfs/hard"]
+    assert (hard.islnk(), hard.linkname, hard.mode, hard.uid) == (
+        True,
+        long_name,
+        0o600,
+        5,
+    )
+    assert members["rootfs/sym"].linkname == "/" + "t" * 200
+    assert members["rootfs/sym"].mode == 0o755
+    null = members["rootfs/null"]
+    assert (null.ischr(), null.devmajor, null.devminor, null.mode) == (
+        True,
+        1,
+        3,
+        0o666,
+    )
+    sda = members["rootfs/sda"]
+    assert (sda.isblk(), sda.devmajor, sda.gname, sda.mode) == (True, 8, "disk", 0o600)
+    fifo = members["rootfs/fifo"]
+    assert (fifo.isfifo(), fifo.mtime) == (True, -5)
+
+
+def test_image_writer_refuses_bad_devices_and_xattrs() -> None:
+    writer = ImageWriter(io.BytesIO(), _manifest())  # type: ignore[arg-type]
+    writer.add_directory("rootfs")
+    with pytest.raises(ArchiveError, match="'char' or 'block'"):
+        writer.add_device("rootfs/x", "pipe", 1, 1)  # type: ignore[arg-type]
+    for name in ("", "user.a=b", "user.\0"):
+        with pytest.raises(ArchiveError, match="not an extended attribute name"):
+            writer.add_file("rootfs/x", b"", xattrs={name: b"v"})
+    writer.abort()
+
+
+def test_image_writer_to_a_path(tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "image.aci"
+    with ImageWriter(out, _manifest()) as writer:  # type: ignore[arg-type]
+        writer.add_directory("rootfs")
+        # Nothing under the final name until the archive is complete.
+        assert not out.exists()
+    assert image_id(out) == writer.image_id
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["image.aci"]
+    with pytest.raises(ArchiveError, match="exists"):
+        ImageWriter(out, _manifest())  # type: ignore[arg-type]
+    with ImageWriter(out, _manifest(), overwrite=True, manifest_mtime=1) as again:  # type: ignore[arg-type]
+        again.add_directory("rootfs")
+    assert image_id(out) == again.image_id != writer.image_id
+    for bad in (tmp_path / "other.aci", io.BytesIO()):
+        with pytest.raises(ArchiveError, match="compression"):
+            ImageWriter(bad, _manifest(), compression="zip")  # type: ignore[arg-type]
+    aborted = ImageWriter(tmp_path / "aborted.aci", _manifest())  # type: ignore[arg-type]
+    aborted.add_directory("rootfs")
+    aborted.abort()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["image.aci"]
+
+
+def test_image_writer_output_fails_on_close(tmp_path: pathlib.Path) -> None:
+    class Full(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data: object, /) -> int:
+            raise OSError(28, "No space left on device")
+
+    writer = ImageWriter(Full(), _manifest(), compression="none")  # type: ignore[arg-type]
+    writer.add_directory("rootfs")
+    with pytest.raises(OSError, match="No space"):
+        writer.close()
+    assert writer.image_id is None
+    with pytest.raises(ArchiveError, match="closed or aborted"):
+        writer.close()

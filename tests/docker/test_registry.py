@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import json
 import threading
+import urllib.parse
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from appc.discovery import MAX_REDIRECTS, Request, Response
 from appc.docker._config import MAX_JSON_SIZE
 from appc.docker.registry import (
     RegistryClient,
@@ -22,7 +24,16 @@ from appc.docker.registry import (
     load_credentials,
     parse_challenge,
 )
-from appc.errors import ConversionError, DigestMismatch, LimitExceeded, RegistryError
+from appc.errors import (
+    ConversionError,
+    DigestMismatch,
+    InsecureRedirect,
+    LimitExceeded,
+    RegistryError,
+    TooManyRedirects,
+    TransportError,
+)
+from appc.testing import MockTransport
 
 from tests.docker.make_images import File, Image
 
@@ -303,41 +314,16 @@ def test_redirect_loops_and_bad_schemes(server: Server, tmp_path: Path) -> None:
         {"Location": "/v2/a/b/manifests/latest"},
         b"",
     )
-    with pytest.raises(RegistryError, match="more than 5 redirects"):
+    with pytest.raises(RegistryError, match="more than 10 redirects") as caught:
         pull(server, tmp_path)
+    assert isinstance(caught.value.__cause__, TooManyRedirects)
     server.routes["/v2/a/b/manifests/latest"] = (
         302,
         {"Location": "file:///etc/passwd"},
         b"",
     )
-    with pytest.raises(RegistryError, match="refusing a redirect"):
+    with pytest.raises(RegistryError, match="unsupported URL scheme"):
         pull(server, tmp_path)
-
-
-def test_https_to_http_redirect_is_refused() -> None:
-    client = RegistryClient("127.0.0.1:1")
-    calls: list[str] = []
-
-    class Response:
-        status = 302
-
-        def __init__(self) -> None:
-            self.headers = {"Location": "http://example.com/x"}
-
-        def drain_conn(self) -> None:
-            pass
-
-        def release_conn(self) -> None:
-            pass
-
-    def send(url: str, headers: dict[str, str]) -> Response:
-        calls.append(url)
-        return Response()
-
-    client._send = send  # type: ignore[method-assign, assignment] # pyright: ignore[reportPrivateUsage, reportAttributeAccessIssue]
-    with pytest.raises(RegistryError, match="refusing a redirect"):
-        client._get("https://127.0.0.1:1/v2/", {}, None)  # pyright: ignore[reportPrivateUsage]
-    assert calls == ["https://127.0.0.1:1/v2/"]
 
 
 def _bearer(server: Server, token_route: Route, challenge: str | None = None) -> None:
@@ -381,7 +367,7 @@ def test_bearer_token_flow(server: Server, tmp_path: Path) -> None:
         (
             (200, NO_HEADERS, b""),
             'Bearer realm="ftp://x/token"',
-            "refusing the token realm",
+            "cannot get a token from ftp://x/token: unsupported URL scheme",
         ),
         ((200, NO_HEADERS, b'{"token": "bad"}'), None, "access denied"),
         ((200, NO_HEADERS, b""), "Negotiate", "asks for credentials"),
@@ -452,3 +438,208 @@ def test_credentials_from_docker_config(
     config.write_text("[]")
     monkeypatch.delenv("DOCKER_CONFIG")
     assert load_credentials("other.example") is None
+
+
+# -- the HTTP policy, through appc.testing.MockTransport ------------------------------
+
+
+def _sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _one_layer_image() -> tuple[bytes, dict[str, bytes]]:
+    """The manifest of a one-layer image, and its blobs by digest."""
+    image = Image(layers=[[File("hello", b"hi\n")]])
+    layer = gzip.compress(image.layer_blobs()[0], mtime=0)
+    config = image.config_json()
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": DOCKER_V2,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "digest": _sha256(config),
+            "size": len(config),
+        },
+        "layers": [{"mediaType": LAYER, "digest": _sha256(layer), "size": len(layer)}],
+    }
+    return json.dumps(manifest).encode(), {
+        _sha256(config): config,
+        _sha256(layer): layer,
+    }
+
+
+class _Broken:
+    """A response body whose connection breaks."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        raise TransportError("connection to the registry broke", url="")
+
+    def close(self) -> None:
+        pass
+
+
+def _registry(blob_location: str, *, broken: str = "") -> Callable[[Request], Response]:
+    """registry.example.com with bearer auth, its blobs redirected to ``blob_location``.
+
+    ``broken`` names a path whose body breaks while it is read.
+    """
+    manifest, blobs = _one_layer_image()
+    challenge = 'Bearer realm="https://auth.example.com/token",service="registry"'
+
+    def handle(request: Request) -> Response:
+        url = urllib.parse.urlsplit(request.url)
+        digest = url.path.rpartition("/")[2]
+        if url.hostname == "auth.example.com":
+            return Response(status=200, content=b'{"token": "good"}')
+        if url.path.startswith("/storage/"):
+            if url.path == broken:
+                return Response(status=200, stream=_Broken())
+            return Response(status=200, content=blobs[digest])
+        if request.headers.get("Authorization") != "Bearer good":
+            return Response(status=401, headers={"WWW-Authenticate": challenge})
+        if url.path == "/v2/":
+            return Response(status=200)
+        if url.path == broken:
+            return Response(status=200, stream=_Broken())
+        if url.path == "/v2/a/b/manifests/latest":
+            return Response(
+                status=200, headers={"Content-Type": DOCKER_V2}, content=manifest
+            )
+        return Response(status=307, headers={"Location": f"{blob_location}/{digest}"})
+
+    return handle
+
+
+def _mock_pull(transport: MockTransport, tmp_path: Path, **options: Any) -> Any:
+    return fetch_image(
+        "docker://registry.example.com/a/b:latest",
+        tmp_path,
+        transport=transport,
+        credentials=("u", "p"),
+        **options,
+    )
+
+
+@pytest.mark.parametrize(
+    ("blob_location", "same_origin"),
+    [
+        ("https://cdn.example.com/storage", False),
+        ("https://registry.example.com/storage", True),
+    ],
+)
+def test_authorization_stays_with_the_registry_origin(
+    tmp_path: Path, blob_location: str, same_origin: bool
+) -> None:
+    transport = MockTransport(_registry(blob_location))
+    resolved = _mock_pull(transport, tmp_path)
+    assert len(resolved.layers) == 1
+    sent = {r.url: r.headers.get("Authorization") for r in transport.requests}
+    blobs = [url for url in sent if "/v2/a/b/blobs/" in url]
+    storage = [url for url in sent if "/storage/" in url]
+    assert len(blobs) == len(storage) == 2  # the config and the layer
+    assert all(sent[url] == "Bearer good" for url in blobs)
+    # The bearer token goes to the registry's own storage, never to another host's.
+    assert all(sent[url] == ("Bearer good" if same_origin else None) for url in storage)
+    token = [url for url in sent if url.startswith("https://auth.example.com/")]
+    assert sent[token[0]] == "Basic " + base64.b64encode(b"u:p").decode()
+
+
+def test_redirect_to_plain_http_needs_insecure_allow_http(tmp_path: Path) -> None:
+    handler = _registry("http://cdn.example.com/storage")
+    transport = MockTransport(handler)
+    with pytest.raises(RegistryError, match="refusing the redirect") as caught:
+        _mock_pull(transport, tmp_path)
+    assert isinstance(caught.value.__cause__, InsecureRedirect)
+    assert not [r for r in transport.requests if r.url.startswith("http:")]
+    transport = MockTransport(handler)
+    _mock_pull(transport, tmp_path, insecure_allow_http=True)
+    plain = [r for r in transport.requests if r.url.startswith("http:")]
+    assert len(plain) == 2
+    assert all("Authorization" not in r.headers for r in plain)
+
+
+def test_too_many_redirects_is_a_registry_error() -> None:
+    transport = MockTransport(
+        lambda request: Response(status=302, headers={"Location": request.url})
+    )
+    with (
+        RegistryClient(
+            "registry.example.com", transport=transport, credentials=None
+        ) as client,
+        pytest.raises(
+            RegistryError, match=f"more than {MAX_REDIRECTS} redirects"
+        ) as caught,
+    ):
+        client.ping()
+    assert isinstance(caught.value.__cause__, TooManyRedirects)
+    assert len(transport.requests) == MAX_REDIRECTS + 1
+
+
+def test_plain_http_only_as_an_allowed_fallback() -> None:
+    def handle(request: Request) -> Response:
+        if request.url.startswith("https:"):
+            raise TransportError("cannot connect", url=request.url)
+        return Response(status=200)
+
+    for allow_http in (False, True):
+        transport = MockTransport(handle)
+        with RegistryClient(
+            "registry.example.com",
+            transport=transport,
+            credentials=None,
+            insecure_allow_http=allow_http,
+        ) as client:
+            if allow_http:
+                client.ping()
+            else:
+                with pytest.raises(RegistryError, match="cannot connect"):
+                    client.ping()
+        urls = [r.url for r in transport.requests]
+        assert urls == ["https://registry.example.com/v2/"] + (
+            ["http://registry.example.com/v2/"] if allow_http else []
+        )
+
+
+def test_skip_verify_reaches_the_transport() -> None:
+    for skip in (False, True):
+        transport = MockTransport(lambda request: Response(status=200))
+        with RegistryClient(
+            "registry.example.com",
+            transport=transport,
+            credentials=None,
+            insecure_skip_verify=skip,
+        ) as client:
+            client.ping()
+        assert transport.requests[0].verify_tls is not skip
+
+
+def test_ca_certs_belong_to_the_transport(tmp_path: Path) -> None:
+    transport = MockTransport(lambda request: Response(status=200))
+    with pytest.raises(ConversionError, match="give it to your transport"):
+        RegistryClient("r.example.com", transport=transport, ca_certs=tmp_path / "ca")
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (
+            "/v2/a/b/manifests/latest",
+            "GET https://registry.example.com/v2/a/b/manifests",
+        ),
+        ("/storage/LAYER", "downloading layer 0"),
+    ],
+)
+def test_broken_bodies_are_registry_errors(
+    tmp_path: Path, broken: str, message: str
+) -> None:
+    manifest, _blobs = _one_layer_image()
+    layer_digest = json.loads(manifest)["layers"][0]["digest"]
+    transport = MockTransport(
+        _registry(
+            "https://cdn.example.com/storage",
+            broken=broken.replace("LAYER", layer_digest),
+        )
+    )
+    with pytest.raises(RegistryError, match=message) as caught:
+        _mock_pull(transport, tmp_path)
+    assert isinstance(caught.value.__cause__, TransportError)

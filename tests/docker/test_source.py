@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import re
 import tarfile
 
 from collections.abc import Callable, Mapping
@@ -13,10 +14,8 @@ from typing import Any
 
 import pytest
 
-from appc.aci._tar import REGTYPE, TarEntry
-from appc.aci.layout import LayoutChecker
-from appc.docker._layers import BytesLayer, LayerIndex, LayerReader
-from appc.docker._output import _check, write_aci  # pyright: ignore[reportPrivateUsage]
+from appc.docker._layers import BytesLayer, Entry, LayerIndex, LayerReader
+from appc.docker._output import write_aci
 from appc.docker._source import (
     Digest,
     WindowLayer,
@@ -24,8 +23,14 @@ from appc.docker._source import (
     spool_layer,
 )
 from appc.errors import ConversionError, DigestMismatch, LimitExceeded, UnsafeLayer
+from appc.manifest import load_image_manifest
 
 from tests.docker.make_images import File, layer_tar
+
+
+MANIFEST = load_image_manifest(
+    '{"acKind": "ImageManifest", "acVersion": "0.8.11", "name": "example.com/x"}'
+)
 
 
 def _digest(data: bytes) -> Digest:
@@ -179,11 +184,76 @@ def test_select_platform_defaults_to_the_host(monkeypatch: pytest.MonkeyPatch) -
     assert select_platform(entries, os_name=None, arch=None, what="x")["digest"] == "v7"
 
 
-def test_writer_refuses_what_validate_would_refuse() -> None:
-    checker = LayoutChecker()
-    checker.add("manifest", REGTYPE)
-    with pytest.raises(UnsafeLayer, match="refusing to write"):
-        _check(checker, TarEntry(name=b"elsewhere/x"))
+def _info(name: str, kind: bytes = tarfile.REGTYPE, **fields: Any) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    for key, value in fields.items():
+        setattr(info, key, value)
+    return info
+
+
+def _write_entries(path: Path, entries: list[Entry]) -> None:
+    with LayerReader(()) as reader:
+        write_aci(path, MANIFEST, entries, reader)
+
+
+def test_writer_refuses_what_validate_would_refuse(tmp_path: Path) -> None:
+    # Entries the index would never give: the writer's own checks stop them.
+    hostile = [
+        Entry("a", _info("a", tarfile.DIRTYPE)),
+        Entry("a/../../x", _info("a/../../x", tarfile.DIRTYPE)),
+    ]
+    with pytest.raises(
+        UnsafeLayer, match=re.escape("refusing to write 'rootfs/a/../../x'")
+    ):
+        _write_entries(tmp_path / "x.aci", hostile)
+    escape = [Entry("up", _info("up", tarfile.SYMTYPE, linkname="../.."))]
+    with pytest.raises(UnsafeLayer, match=r"would not be valid: .*leaves rootfs"):
+        _write_entries(tmp_path / "x.aci", escape)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_errors_are_conversion_errors(tmp_path: Path) -> None:
+    device = Entry("null", _info("null", tarfile.CHRTYPE, devmajor=1 << 30))
+    with pytest.raises(ConversionError, match=r'cannot write "null": .*device number'):
+        _write_entries(tmp_path / "x.aci", [device])
+    # A header that promises more data than the layer member holds.
+    layer = BytesLayer("l", layer_tar([File("a", b"12345")]))
+    index = LayerIndex(stdio_symlinks=False)
+    index.apply(layer)
+    (entry,) = index.entries()
+    longer = _info("a", size=10)
+    with (
+        LayerReader(index.layers) as reader,
+        pytest.raises(ConversionError, match="ended after 5 of its 10 bytes"),
+    ):
+        write_aci(
+            tmp_path / "x.aci", MANIFEST, [Entry("a", longer, 0, entry.source)], reader
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_member_kind_is_written(tmp_path: Path) -> None:
+    entries = [
+        Entry("d", _info("d", tarfile.DIRTYPE, mode=0o750, uname="u", gname="g")),
+        Entry("d/chr", _info("d/chr", tarfile.CHRTYPE, devmajor=1, devminor=3)),
+        Entry("d/blk", _info("d/blk", tarfile.BLKTYPE, devmajor=8, devminor=1)),
+        Entry("d/fifo", _info("d/fifo", tarfile.FIFOTYPE, mode=0o600)),
+        Entry("d/sym", _info("d/sym", tarfile.SYMTYPE, linkname="fifo")),
+    ]
+    entries[0].info.pax_headers = {"SCHILY.xattr.user.k": "v"}
+    _write_entries(tmp_path / "x.aci", entries)
+    with tarfile.open(tmp_path / "x.aci") as archive:
+        members = {m.name: m for m in archive.getmembers()}
+    assert members["rootfs/d"].pax_headers["SCHILY.xattr.user.k"] == "v"
+    assert (members["rootfs/d"].mode, members["rootfs/d"].uname) == (0o750, "u")
+    assert members["rootfs/d/chr"].ischr()
+    assert (members["rootfs/d/blk"].devmajor, members["rootfs/d/blk"].devminor) == (
+        8,
+        1,
+    )
+    assert members["rootfs/d/fifo"].isfifo()
+    assert members["rootfs/d/sym"].linkname == "fifo"
 
 
 class ShrinkingLayer:
@@ -209,7 +279,7 @@ def test_layer_that_ends_early_leaves_no_file(tmp_path: Path) -> None:
         LayerReader(index.layers) as reader,
         pytest.raises((ConversionError, tarfile.TarError)),
     ):
-        write_aci(tmp_path / "x.aci", b"{}", index.entries(), reader)
+        write_aci(tmp_path / "x.aci", MANIFEST, index.entries(), reader)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -218,7 +288,7 @@ def test_write_aci_none_compression(tmp_path: Path) -> None:
     index.apply(BytesLayer("l", layer_tar([File("a", b"x")])))
     with LayerReader(index.layers) as reader:
         image_id = write_aci(
-            tmp_path / "x.aci", b"{}", index.entries(), reader, compression="none"
+            tmp_path / "x.aci", MANIFEST, index.entries(), reader, compression="none"
         )
     assert (
         image_id
