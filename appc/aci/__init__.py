@@ -26,13 +26,10 @@ import importlib
 
 from typing import TYPE_CHECKING, Any
 
-# Not lazy: the function has its module's name, and a later import of the
-# module ``appc.aci.extract`` would otherwise bind that name to the module.
-from appc.aci.extract import extract
-
 
 if TYPE_CHECKING:
     from appc.aci._compression import detect_compression, iter_decompressed
+    from appc.aci._extract import extract
     from appc.aci.limits import (
         DEFAULT_LIMITS,
         MAX_EXTENDED_HEADER_SIZE,
@@ -89,6 +86,7 @@ _LAZY = {
     "Limits": "appc.aci.limits",
     "build": "appc.aci.writer",
     "detect_compression": "appc.aci._compression",
+    "extract": "appc.aci._extract",
     "image_id": "appc.aci.reader",
     "iter_decompressed": "appc.aci._compression",
     "patch_manifest": "appc.aci.patch",

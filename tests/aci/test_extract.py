@@ -195,7 +195,7 @@ def test_failure_at_the_end_removes_everything(
 ) -> None:
     import importlib
 
-    extract_module = importlib.import_module("appc.aci.extract")
+    extract_module = importlib.import_module("appc.aci._extract")
 
     archive = image(
         Header(name=b"rootfs/ro", type=b"5", mode=octal(0o500, 8)).encode(),
@@ -307,7 +307,7 @@ def test_cleanup_of_read_only_trees(
     import importlib
     import shutil
 
-    extract_module = importlib.import_module("appc.aci.extract")
+    extract_module = importlib.import_module("appc.aci._extract")
     real_rmtree = shutil.rmtree
     calls: list[str] = []
 
@@ -332,7 +332,7 @@ def test_cleanup_of_read_only_trees(
 def test_tree_opens_only_existing_directories(tmp_path: pathlib.Path) -> None:
     import importlib
 
-    extract_module = importlib.import_module("appc.aci.extract")
+    extract_module = importlib.import_module("appc.aci._extract")
     options = extract_module._Options(
         preserve_owner=False, preserve_special_bits=False, devices=False, xattrs=True
     )
@@ -360,7 +360,7 @@ def test_umask_is_read_without_changing_it(monkeypatch: pytest.MonkeyPatch) -> N
     import builtins
     import importlib
 
-    extract_module = importlib.import_module("appc.aci.extract")
+    extract_module = importlib.import_module("appc.aci._extract")
     before = os.umask(0o027)
     try:
         assert extract_module._current_umask() == 0o027
