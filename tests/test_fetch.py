@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 import subprocess
 import sys
@@ -767,21 +768,40 @@ def test_classify_never_raises(text: str) -> None:
     assert classify(text)[0] in {"name", "url", "file"}
 
 
-def test_large_downloads_are_synced_as_they_go(
+def test_large_downloads_are_written_back_as_they_go(
     repo: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import appc.fetch
 
+    ranges: list[tuple[int, int]] = []
     synced: list[int] = []
-    monkeypatch.setattr(appc.fetch, "_SYNC_EVERY", 1 << 20)
-    real = os.fdatasync
+    monkeypatch.setattr(appc.fetch, "_WRITEBACK_EVERY", 1 << 20)
+    real_advise, real_fsync = os.posix_fadvise, os.fsync
 
-    def fdatasync(fd: int) -> None:
+    def advise(fd: int, offset: int, length: int, advice: int) -> None:
+        assert advice == os.POSIX_FADV_DONTNEED
+        ranges.append((offset, length))
+        real_advise(fd, offset, length, advice)
+
+    def fsync(fd: int) -> None:
         synced.append(fd)
-        real(fd)
+        real_fsync(fd)
 
-    monkeypatch.setattr(os, "fdatasync", fdatasync)
+    monkeypatch.setattr(os, "posix_fadvise", advise)
+    monkeypatch.setattr(os, "fsync", fsync)
     repo.trust()
     repo.serve(big_image())
     assert repo.fetch().image_id == repo.built.image_id
-    assert len(synced) == len(repo.built.data) >> 20
+    # Consecutive ranges from the start, each at least the step, then an fsync.
+    assert len(ranges) == len(repo.built.data) >> 20
+    assert ranges[0][0] == 0
+    assert all(a + n == b for (a, n), (b, _) in itertools.pairwise(ranges))
+    assert all(n >= 1 << 20 for _, n in ranges)
+    assert synced
+
+
+def test_writeback_without_fadvise(monkeypatch: pytest.MonkeyPatch) -> None:
+    import appc.fetch
+
+    monkeypatch.delattr(os, "posix_fadvise")
+    appc.fetch.start_writeback(0, 0, 1)  # nothing to do, nothing raised
