@@ -295,6 +295,28 @@ class PartialDownload:
         self._meta.unlink(missing_ok=True)
 
 
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Put the index in WAL mode (it stays so), waiting out another process.
+
+    When two connections change the journal mode at once, SQLite answers
+    "database is locked" at once instead of calling its busy handler (it
+    would deadlock otherwise), so the wait is here: retries for up to
+    :data:`SQLITE_TIMEOUT` seconds.
+    """
+    deadline = time.monotonic() + SQLITE_TIMEOUT
+    delay = 0.005
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        else:
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+
+
 def _fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -392,7 +414,7 @@ class Store:
             self.index_path, timeout=SQLITE_TIMEOUT, isolation_level=None
         )
         try:
-            db.execute("PRAGMA journal_mode=WAL")
+            _use_wal(db)
             yield db
         except sqlite3.Error as exc:
             # Closing the connection rolls back what was not committed.

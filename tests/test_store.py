@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import time
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -467,3 +469,71 @@ def test_move_across_file_systems_copies(
 def test_move_of_a_missing_file(store: Store, tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="cannot move"):
         store.import_image(tmp_path / "missing.aci", move=True)
+
+
+def test_switch_to_wal_is_retried_while_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two processes opening a new index at once: SQLite refuses the second
+    # journal-mode change with "database is locked" at once, not after its
+    # busy timeout (a race seen in CI). The store waits and tries again.
+    refusals = [2]
+
+    class Racing(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "PRAGMA journal_mode=WAL" and refusals[0]:
+                refusals[0] -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return super().execute(sql, *args)
+
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return real_connect(*args, **kwargs, factory=Racing)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    store = Store(tmp_path / "store")
+    assert store.images() == ()
+    assert refusals == [0]
+    with contextlib.closing(real_connect(store.index_path)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_other_index_errors_are_not_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import appc.store
+
+    calls = [0]
+
+    class Broken(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "PRAGMA journal_mode=WAL":
+                calls[0] += 1
+                raise sqlite3.OperationalError("disk I/O error")
+            return super().execute(sql, *args)
+
+    real_connect = sqlite3.connect
+
+    def connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return real_connect(*args, **kwargs, factory=Broken)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    with pytest.raises(StoreError, match="disk I/O error"):
+        Store(tmp_path / "store").images()
+    assert calls == [1]
+    # And a lock that outlasts the timeout is an error too.
+    monkeypatch.setattr(appc.store, "SQLITE_TIMEOUT", 0.0)
+
+    class Locked(sqlite3.Connection):
+        def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+            if sql == "PRAGMA journal_mode=WAL":
+                raise sqlite3.OperationalError("database is locked")
+            return super().execute(sql, *args)
+
+    def connect_locked(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        return real_connect(*args, **kwargs, factory=Locked)
+
+    monkeypatch.setattr(sqlite3, "connect", connect_locked)
+    with pytest.raises(StoreError, match="locked"):
+        Store(tmp_path / "other").images()
