@@ -16,8 +16,6 @@ or lower them.
 
 from __future__ import annotations
 
-import attrs
-
 from appc._sizes import MAX_MANIFEST_SIZE
 
 
@@ -48,29 +46,75 @@ MAX_EXTENDED_HEADER_SIZE = 1 * 2**20
 MAX_NAME_LENGTH = 4096
 
 
-@attrs.frozen(kw_only=True)
 class Limits:
     """The budgets applied to one archive; each defaults to its named constant.
 
+    Immutable and compared by value. (A plain class, not attrs: reading an
+    archive's bytes, as ``appc image-id`` does, then imports nothing more.)
+
     >>> Limits(max_members=10)
     Limits(max_uncompressed_bytes=17179869184, max_members=10, max_manifest_size=1048576, max_extended_header_size=1048576, max_name_length=4096)
+    >>> Limits(max_members=-1)
+    Traceback (most recent call last):
+    ...
+    ValueError: 'max_members' must be >= 0: -1
     """
 
-    max_uncompressed_bytes: int = attrs.field(
-        default=MAX_UNCOMPRESSED_BYTES, validator=attrs.validators.ge(0)
+    __slots__ = _FIELDS = (
+        "max_uncompressed_bytes",
+        "max_members",
+        "max_manifest_size",
+        "max_extended_header_size",
+        "max_name_length",
     )
-    max_members: int = attrs.field(
-        default=MAX_MEMBERS, validator=attrs.validators.ge(0)
-    )
-    max_manifest_size: int = attrs.field(
-        default=MAX_MANIFEST_SIZE, validator=attrs.validators.ge(0)
-    )
-    max_extended_header_size: int = attrs.field(
-        default=MAX_EXTENDED_HEADER_SIZE, validator=attrs.validators.ge(0)
-    )
-    max_name_length: int = attrs.field(
-        default=MAX_NAME_LENGTH, validator=attrs.validators.ge(1)
-    )
+    max_uncompressed_bytes: int
+    max_members: int
+    max_manifest_size: int
+    max_extended_header_size: int
+    max_name_length: int
+
+    def __init__(
+        self,
+        *,
+        max_uncompressed_bytes: int = MAX_UNCOMPRESSED_BYTES,
+        max_members: int = MAX_MEMBERS,
+        max_manifest_size: int = MAX_MANIFEST_SIZE,
+        max_extended_header_size: int = MAX_EXTENDED_HEADER_SIZE,
+        max_name_length: int = MAX_NAME_LENGTH,
+    ) -> None:
+        values = (
+            max_uncompressed_bytes,
+            max_members,
+            max_manifest_size,
+            max_extended_header_size,
+            max_name_length,
+        )
+        for name, value in zip(self._FIELDS, values, strict=True):
+            least = 1 if name == "max_name_length" else 0
+            if value < least:
+                raise ValueError(f"{name!r} must be >= {least}: {value}")
+            object.__setattr__(self, name, value)
+
+    def _values(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name in self._FIELDS)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Limits is immutable: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Limits is immutable: cannot delete {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Limits):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._FIELDS)
+        return f"Limits({fields})"
 
 
 #: The budgets used when a function is given none.

@@ -38,7 +38,6 @@ from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from appc.aci._compression import iter_decompressed
-from appc.aci._tar import Member, TarReader
 from appc.aci.layout import MANIFEST, ROOTFS, LayoutChecker
 from appc.aci.limits import DEFAULT_LIMITS, Limits
 from appc.errors import (
@@ -53,6 +52,7 @@ from appc.image_id import ImageID
 
 
 if TYPE_CHECKING:
+    from appc.aci._tar import Member, TarReader
     from appc.manifest import ImageManifest
 
 
@@ -304,7 +304,9 @@ class ArchiveScan:
     """
 
     def __init__(self, chunks: Iterator[bytes], limits: Limits) -> None:
-        self.reader = TarReader(chunks, limits)
+        from appc.aci._tar import TarReader  # not needed by image_id
+
+        self.reader: TarReader = TarReader(chunks, limits)
         self.checker = LayoutChecker()
         self.limits = limits
         self.manifest_bytes: bytes | None = None
@@ -535,6 +537,8 @@ def read_manifest_bytes(src: Source, *, limits: Limits = DEFAULT_LIMITS) -> byte
     Like actool, the archive is read only as far as that member.
     """
     with open_source(src) as (stream, total):
+        from appc.aci._tar import TarReader
+
         reader = TarReader(decompressed_chunks(stream, total, limits, None), limits)
         for member in reader:
             parts = member.name.split("/")

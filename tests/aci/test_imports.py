@@ -46,6 +46,7 @@ def test_image_id_loads_no_manifest_model(tmp_path: pathlib.Path) -> None:
     assert "appc.aci.reader" in loaded
     assert "appc.manifest" not in loaded
     assert "appc.aci.writer" not in loaded
+    assert "attrs" not in loaded  # nor the tar parser: only bytes are hashed
 
 
 def test_lazy_names() -> None:

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from appc.aci import (
+    DEFAULT_LIMITS,
+    Limits,
     image_id,
     read_manifest,
     read_manifest_bytes,
@@ -350,3 +352,22 @@ def test_what_actool_builds(
     assert read_manifest_bytes(aci) + b"\n" == printed
     tar = aci.read_bytes() if compression else _tool_output("gzip", aci)
     assert image_id(aci) == _sha512sum(tar)
+
+
+def test_limits_are_validated_immutable_values() -> None:
+    assert Limits() == DEFAULT_LIMITS
+    assert Limits(max_members=5) == Limits(max_members=5) != Limits(max_members=6)
+    assert Limits() != "Limits()"
+    assert hash(Limits(max_members=5)) == hash(Limits(max_members=5))
+    assert len({Limits(), Limits(), Limits(max_name_length=1)}) == 2
+    assert Limits(max_name_length=1).max_name_length == 1
+    with pytest.raises(ValueError, match="'max_name_length' must be >= 1: 0"):
+        Limits(max_name_length=0)
+    with pytest.raises(ValueError, match="'max_uncompressed_bytes' must be >= 0"):
+        Limits(max_uncompressed_bytes=-1)
+    limits = Limits()
+    with pytest.raises(AttributeError, match="immutable"):
+        limits.max_members = 1
+    with pytest.raises(AttributeError, match="immutable"):
+        del limits.max_members
+    assert repr(Limits(max_members=3)).startswith("Limits(max_uncompressed_bytes=")
