@@ -96,10 +96,13 @@ _TAR_MAGIC_OFFSET = 257
 #: How many leading bytes :func:`detect_compression` needs to see.
 SNIFF_SIZE: Final = 512
 
-# Raw reads of 1 MiB keep syscalls few; decompressed chunks are capped at
-# 4 MiB so that a bomb never produces more than that in one call.
-_READ_SIZE = 1 << 20
-_MAX_CHUNK = 4 << 20
+# Raw reads of 256 KiB and decompressed chunks of at most 1 MiB (so that a
+# bomb never produces more in one call): buffers of this size are recycled by
+# malloc, where 1 MiB reads and 4 MiB chunks were fresh mappings each time,
+# page-faulted in (image ID of a 1 GB image: 2.7 s against 3.4-3.8 s, a third
+# of the difference in system time).
+_READ_SIZE = 256 << 10
+_MAX_CHUNK = 1 << 20
 
 
 def detect_compression(head: bytes) -> Compression:
