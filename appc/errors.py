@@ -35,6 +35,7 @@ The hierarchy::
     │   ├── AmbiguousImage(StoreError, LookupError)
     │   └── StoreCorrupted                       a blob that no longer hashes to its ID
     ├── TrustError(AppcError)                    trust store problems
+    ├── AuthConfigError(AppcError, ValueError)   an auth.d file; ``.path``, never the secret
     ├── SignatureError(AppcError)                deliberately NOT a ValueError
     │   ├── MalformedSignature, MalformedKey     the bytes do not parse
     │   ├── BadSignature                         does not match the data
@@ -73,6 +74,7 @@ __all__ = [
     "AmbiguousImage",
     "AppcError",
     "ArchiveError",
+    "AuthConfigError",
     "BadSignature",
     "ConversionError",
     "DigestMismatch",
@@ -345,6 +347,24 @@ class ImageNotFound(StoreError, LookupError):
 
 class TrustError(AppcError):
     """The trust store could not be read or changed."""
+
+
+class AuthConfigError(AppcError, ValueError):
+    """An ``auth.d`` credentials file that cannot be used; ``path`` names it.
+
+    ``reason`` says what is wrong in words that never quote a credential.
+
+    >>> err = AuthConfigError("/etc/rkt/auth.d/a.json", "no domains specified")
+    >>> print(err)
+    /etc/rkt/auth.d/a.json: no domains specified
+    >>> err.path, err.reason
+    ('/etc/rkt/auth.d/a.json', 'no domains specified')
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 class SignatureError(AppcError):

@@ -1079,7 +1079,10 @@ def fetch(
     decides on keys found by discovery (trust on first use);
     ``trust_keys_from_https`` accepts those served over verified https.
     ``labels`` adds labels to a name; ``port`` is used for discovery pages;
-    ``progress(done, total)`` follows the image bytes.
+    ``progress(done, total)`` follows the image bytes. ``host_headers``
+    adds headers per host, over https only: pass
+    ``appc.auth.load_auth_config().host_headers()`` for rkt's ``auth.d``
+    credentials (the ``appc fetch`` command does).
 
     Raises :class:`~appc.errors.DiscoveryError`,
     :class:`~appc.errors.FetchError` (network, mismatching image),

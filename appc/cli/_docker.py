@@ -16,6 +16,9 @@ from collections.abc import Callable, Generator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from appc.cli._config import AUTH_HINT, auth_option, config_options, load_auth
+from appc.errors import AuthConfigError
+
 
 if TYPE_CHECKING:
     from appc.docker.convert import ConvertedImage
@@ -25,7 +28,8 @@ __all__ = ["build_parser_for_doc", "download_progress", "register", "report"]
 
 _EPILOG = """\
 IMAGE is docker://[REGISTRY/]NAME[:TAG|@DIGEST], a `docker save` file or an OCI
-image layout (a directory or a tar). Registry credentials are read from
+image layout (a directory or a tar). Registry credentials are read from rkt's
+dockerAuth files in auth.d/ of the configuration directories, else from
 ~/.docker/config.json ($DOCKER_CONFIG). Prints the converted volumes and ports,
 then the paths of the ACIs written.
 """
@@ -87,6 +91,11 @@ def register(sub: Any) -> None:
         default=".",
         metavar="DIR",
         help="where to write (default: .)",
+    )
+    auth_option(parser)
+    config_options(
+        parser,
+        "configuration directories (rkt's layout: dockerAuth credentials in auth.d/)",
     )
     parser.set_defaults(func=_run)
 
@@ -166,9 +175,28 @@ def report(images: tuple[ConvertedImage, ...]) -> str:
     return "\n".join(lines)
 
 
+def _credentials(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The auth.d ``dockerAuth`` credentials for a ``docker://`` image's registry, if any."""
+    from appc.docker.convert import DOCKER_PREFIX
+
+    if not args.source.startswith(DOCKER_PREFIX):
+        return None
+    config = load_auth(args)
+    if config is None:
+        return None
+    from appc.docker import parse_reference
+
+    return config.registry_credentials(parse_reference(args.source).registry)
+
+
 def _run(args: argparse.Namespace) -> int:
     from appc.docker import convert
 
+    try:
+        credentials = _credentials(args)
+    except AuthConfigError as exc:
+        print(f"docker2aci: {exc}; {AUTH_HINT}", file=sys.stderr)
+        return 1
     with download_progress() as progress:
         images = convert(
             args.source,
@@ -181,6 +209,7 @@ def _run(args: argparse.Namespace) -> int:
             insecure_allow_http=args.insecure_allow_http,
             insecure_skip_verify=args.insecure_skip_verify,
             ca_certs=args.ca_certs,
+            credentials=credentials,
             progress=progress,
         )
     print(report(images))

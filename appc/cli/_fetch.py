@@ -2,7 +2,9 @@
 
 ``discover`` prints what ``actool discover`` prints (``--json``: only the
 JSON); ``fetch`` prints the image ID of each image fetched, as ``rkt fetch``
-does; ``image`` works on the local store.
+does; ``image`` works on the local store. ``discover`` and ``fetch`` send the
+credentials of rkt's ``auth.d`` files (:mod:`appc.auth`) in the configuration
+directories, over https only, unless ``--no-auth-config``.
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser(prog="appc")
@@ -15,17 +17,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import re
 import sys
 
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from appc.errors import AppcError, DiscoveryError
+from appc.cli._config import (
+    AUTH_HINT,
+    auth_option,
+    config_options,
+    load_auth,
+    notes_to_stderr,
+)
+from appc.errors import AppcError, AuthConfigError, DiscoveryError
 
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from appc.discovery import DiscoveryResult
     from appc.signing import PublicKey
     from appc.store import Store, StoredImage
@@ -69,6 +79,10 @@ def register(sub: _Subcommands) -> None:
         action="store_true",
         help="first try simple discovery (https://{name}-{version}-{os}-{arch}.aci, removed in spec 0.8)",
     )
+    auth_option(discover)
+    config_options(
+        discover, "configuration directories (rkt's layout: credentials in auth.d/)"
+    )
     discover.set_defaults(func=_discover)
 
     fetch = sub.add_parser(
@@ -97,8 +111,12 @@ def register(sub: _Subcommands) -> None:
         help="trust the CAs in this PEM file (default: the system's)",
     )
     fetch.add_argument("--full", action="store_true", help="print full image IDs")
+    auth_option(fetch)
     _store_option(fetch)
-    _trust_options(fetch)
+    config_options(
+        fetch,
+        "configuration directories (rkt's layout: keys in trustedkeys/, credentials in auth.d/)",
+    )
     fetch.set_defaults(func=_fetch)
 
     image = sub.add_parser(
@@ -136,7 +154,7 @@ def register(sub: _Subcommands) -> None:
         action="store_true",
         help="only compare each image with its ID",
     )
-    _trust_options(verify)
+    config_options(verify, "trust directories (rkt's layout; trustedkeys/ is appended)")
     verify.set_defaults(func=_image_verify)
     extract = commands.add_parser(
         "extract", help="extract a stored image to a directory"
@@ -160,17 +178,6 @@ def register(sub: _Subcommands) -> None:
 def _store_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--store", metavar="DIR", help="the image store (default: $XDG_DATA_HOME/appc)"
-    )
-
-
-def _trust_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "trust directories (rkt's layout; trustedkeys/ is appended)"
-    )
-    group.add_argument("--system-config", default="/usr/lib/rkt", metavar="DIR")
-    group.add_argument("--local-config", default="/etc/rkt", metavar="DIR")
-    group.add_argument(
-        "--user-config", metavar="DIR", help="default: $XDG_CONFIG_HOME/appc"
     )
 
 
@@ -207,11 +214,23 @@ def _go_json(value: object) -> str:
     return text
 
 
+def _host_headers(args: argparse.Namespace) -> Mapping[str, Mapping[str, str]] | None:
+    """The auth.d credentials as host headers; warnings (aws, unreadable files) on stderr."""
+    with notes_to_stderr("appc.auth"):
+        config = load_auth(args)
+    return None if config is None else config.host_headers()
+
+
 def _discover(args: argparse.Namespace) -> int:
     from appc.discovery import Insecure, Urllib3Transport, discover, image_ref
     from appc.discovery.resolver import host_os_arch
 
     insecure = Insecure.HTTP | Insecure.TLS if args.insecure else Insecure.NONE
+    try:
+        host_headers = _host_headers(args)
+    except AuthConfigError as exc:
+        print(f"discover: {exc}; {AUTH_HINT}", file=sys.stderr)
+        return 1
     transport = Urllib3Transport(ca_certs=args.ca_certs)
     try:
         for app in args.apps:
@@ -224,6 +243,7 @@ def _discover(args: argparse.Namespace) -> int:
                     insecure=insecure,
                     port=args.port,
                     transport=transport,
+                    host_headers=host_headers,
                     simple=args.legacy_simple,
                 )
             except DiscoveryError as exc:
@@ -299,37 +319,40 @@ def _fetch(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"fetch: {exc}", file=sys.stderr)
         return 2
+    try:
+        host_headers = _host_headers(args)
+    except AuthConfigError as exc:
+        print(f"fetch: {exc}; {AUTH_HINT}", file=sys.stderr)
+        return 1
     store = _store(args)
     keystore = _keystore(args)
     transport = Urllib3Transport(ca_certs=args.ca_certs)
     # What fetch decides on the way (a key trusted from https, a key refused,
     # a broken key URL) is logged: the user must see it.
-    notes = logging.StreamHandler(sys.stderr)
-    notes.setFormatter(logging.Formatter("%(message)s"))
-    notes.setLevel(logging.WARNING)
-    fetch_logger = logging.getLogger("appc.fetch")
-    fetch_logger.addHandler(notes)
     try:
-        for image in args.images:
-            with progress_bar("Downloading ACI") as progress:
-                result = fetch(
-                    image,
-                    store=store,
-                    keystore=keystore,
-                    insecure=insecure,
-                    trust_keys_from_https=args.trust_keys_from_https,
-                    accept_key=_ask_key,
-                    transport=transport,
-                    port=args.port,
-                    progress=progress,
-                )
-            if result.signer is not None:
-                print("signature verified:", file=sys.stderr)
-                for user_id in result.signer.user_ids or (result.signer.fingerprint,):
-                    print(f"  {user_id}", file=sys.stderr)
-            print(result.image_id if args.full else result.image.short_id)
+        with notes_to_stderr("appc.fetch"):
+            for image in args.images:
+                with progress_bar("Downloading ACI") as progress:
+                    result = fetch(
+                        image,
+                        store=store,
+                        keystore=keystore,
+                        insecure=insecure,
+                        trust_keys_from_https=args.trust_keys_from_https,
+                        accept_key=_ask_key,
+                        transport=transport,
+                        host_headers=host_headers,
+                        port=args.port,
+                        progress=progress,
+                    )
+                if result.signer is not None:
+                    print("signature verified:", file=sys.stderr)
+                    for user_id in result.signer.user_ids or (
+                        result.signer.fingerprint,
+                    ):
+                        print(f"  {user_id}", file=sys.stderr)
+                print(result.image_id if args.full else result.image.short_id)
     finally:
-        fetch_logger.removeHandler(notes)
         transport.close()
     return 0
 

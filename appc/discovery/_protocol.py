@@ -39,8 +39,9 @@ __all__ = [
 class Insecure(enum.Flag):
     """Security checks given up on purpose (rkt's ``--insecure-options``).
 
-    ``HTTP`` allows plain http (fallback and redirects included; credentials
-    may then travel in clear), ``TLS`` skips certificate checks, ``IMAGE``
+    ``HTTP`` allows plain http (fallback and redirects included; per-host
+    credentials are still never sent over it), ``TLS`` skips certificate
+    checks (per-host credentials then go to whoever answers), ``IMAGE``
     skips signature verification, ``PUBKEY`` allows public keys fetched over
     an insecure connection.
 

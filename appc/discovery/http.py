@@ -11,8 +11,11 @@ HTTP stacks can stand in. :class:`Urllib3Transport` is the default.
   redirect or otherwise;
 - at most :data:`MAX_REDIRECTS` redirects; ``Authorization``, cookies and
   the per-host headers of the first host never go to another host;
-- per-host headers (credentials) only over https, unless insecure http
-  was asked for;
+- per-host headers (credentials, e.g. from ``auth.d``: :mod:`appc.auth`)
+  only over https, never over plain http, even when insecure http was
+  asked for (rkt's rule: ``Insecure.HTTP`` allows reading public data in
+  clear, not sending secrets in clear); ``Insecure.TLS`` still sends them
+  over https whose certificate is not checked, as rkt does;
 - bodies read into memory (pages, keys, signatures) are bounded in size and
   in time (:data:`MAX_PAGE_SIZE`, :data:`PAGE_TIMEOUT`).
 
@@ -89,7 +92,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _CREDENTIAL_HEADERS = ("Authorization", "Cookie", "Proxy-Authorization")
 _CHUNK = 1 << 16
 
-#: Extra headers per host (``host`` or ``host:port``), such as credentials.
+#: Extra headers per host (``host`` or ``host:port``), such as credentials; sent over https only.
 HostHeaders = Mapping[str, Mapping[str, str]]
 
 
@@ -324,9 +327,11 @@ class Client:
         )
 
     def _extra_headers(self, url: str) -> Mapping[str, str]:
-        # Plain http got here only if insecure http was asked for (see
-        # _check_scheme): the user accepted that credentials travel in clear.
         parts = _split(url)
+        # Plain http gets here only with insecure http (see _check_scheme),
+        # and even then no configured credential goes in clear (as rkt).
+        if parts.scheme.lower() != "https":
+            return {}
         for key in (parts.netloc.lower(), (parts.hostname or "").lower()):
             if key in self.host_headers:
                 return self.host_headers[key]
@@ -480,8 +485,11 @@ def discover(
     ``labels`` adds labels (``version`` defaults to ``latest`` in templates).
     ``insecure`` True means ``Insecure.HTTP | Insecure.TLS`` (``actool --insecure``).
     ``port`` is used for every discovery page. ``host_headers`` adds
-    headers per host. ``simple`` first tries the legacy simple discovery
-    (spec < 0.8). ``timeout`` bounds each page, in seconds.
+    headers per host (``host`` or ``host:port``), over https only, e.g.
+    ``load_auth_config().host_headers()`` for rkt's ``auth.d`` files
+    (:mod:`appc.auth`; not read unless passed). ``simple`` first tries the
+    legacy simple discovery (spec < 0.8). ``timeout`` bounds each page, in
+    seconds.
 
     Raises :class:`~appc.errors.DiscoveryError` (with ``attempts``) when no
     page gave an image endpoint, and :class:`~appc.errors.InvalidAppString`

@@ -94,6 +94,7 @@ def _resolve(
     insecure_allow_http: bool,
     insecure_skip_verify: bool,
     ca_certs: str | os.PathLike[str] | None,
+    credentials: tuple[str, str] | None,
     progress: Progress | None,
 ) -> ResolvedImage:
     text = os.fspath(source)
@@ -108,6 +109,7 @@ def _resolve(
             insecure_allow_http=insecure_allow_http,
             insecure_skip_verify=insecure_skip_verify,
             ca_certs=ca_certs,
+            credentials=credentials,
             progress=progress,
         )
     from appc.docker._save import read_image_file
@@ -223,6 +225,7 @@ def convert(
     insecure_allow_http: bool = False,
     insecure_skip_verify: bool = False,
     ca_certs: str | os.PathLike[str] | None = None,
+    credentials: tuple[str, str] | None = None,
     tmp_dir: str | os.PathLike[str] | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
 ) -> tuple[ConvertedImage, ...]:
@@ -232,7 +235,10 @@ def convert(
     save`` file or an OCI layout (directory or tar); ``image`` picks one image
     of a file that holds several; ``os`` and ``arch`` (Go names, ``arch`` may
     be ``arm/v7``) pick one platform of a manifest list (default: the host's).
-    Returns the ACIs written, base layer first with ``squash=False``.
+    ``credentials`` (user, password) log in to the registry, e.g. rkt's
+    ``dockerAuth`` entries (:meth:`appc.auth.AuthConfig.registry_credentials`);
+    without them, those ``docker login`` stored are used. Returns the ACIs
+    written, base layer first with ``squash=False``.
     """
     if compression not in ("gzip", "none"):
         raise ConversionError(f'unknown compression "{compression}" (use gzip or none)')
@@ -247,6 +253,7 @@ def convert(
             insecure_allow_http=insecure_allow_http,
             insecure_skip_verify=insecure_skip_verify,
             ca_certs=ca_certs,
+            credentials=credentials,
             progress=progress,
         )
         if squash or not resolved.layers:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,12 @@ from tests.discovery.servers import meta_page
 def _only_our_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     # Test these commands alone, whatever state the other command modules are in.
     monkeypatch.setattr(cli, "_COMMAND_MODULES", ("appc.cli._fetch",))
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Commands without --user-config read $XDG_CONFIG_HOME/appc (auth.d): not yours.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
 
 
 @pytest.fixture
@@ -339,3 +345,133 @@ def test_sizes_as_rkt_shows_them(size: int, shown: str) -> None:
 )
 def test_durations(text: str, seconds: int) -> None:
     assert _fetch._duration(text).total_seconds() == seconds
+
+
+# -- auth.d credentials -------------------------------------------------------------
+
+USER, PASSWORD = "bob", "s3cret-pw"
+
+
+def write_auth(config_dir: Path, name: str, document: Mapping[str, object]) -> Path:
+    auth_d = config_dir / "auth.d"
+    auth_d.mkdir(parents=True, exist_ok=True)
+    path = auth_d / name
+    path.write_text(json.dumps(document))
+    return path
+
+
+def basic_entry(*domains: str, password: str = PASSWORD) -> dict[str, object]:
+    return {
+        "rktKind": "auth",
+        "rktVersion": "v1",
+        "domains": list(domains),
+        "type": "basic",
+        "credentials": {"user": USER, "password": password},
+    }
+
+
+@pytest.fixture
+def locked(repo: Repo) -> Repo:
+    """The repository answers 401 without bob's credentials; its key is trusted."""
+    repo.server.require_basic_auth(USER, PASSWORD)
+    repo.keystore.add(PublicKey.from_bytes(KEY.public), prefix=NAME)
+    return repo
+
+
+def config_dir(repo: Repo) -> Path:
+    # The --user-config of trust_options().
+    return repo.store.root.parent / "config"
+
+
+def test_fetch_uses_auth_d(locked: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    write_auth(
+        config_dir(locked), "repo.json", basic_entry(f"127.0.0.1:{locked.server.port}")
+    )
+    assert run(*fetch_args(locked, f"{NAME}:1.0")) == 0
+    captured = capsys.readouterr()
+    assert captured.out == locked.built.image_id.short() + "\n"
+    assert PASSWORD not in captured.out + captured.err
+    assert all("authorization" in r.headers for r in locked.server.requests)
+    # Without the credentials the server refuses, and the fetch fails cleanly.
+    assert run(*fetch_args(locked, "--no-auth-config", f"{NAME}:1.0")) == 1
+    assert "fetch: discovery failed for 127.0.0.1/app" in capsys.readouterr().err
+
+
+def test_fetch_without_auth_d_fails(
+    locked: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(*fetch_args(locked, locked.url)) == 1
+    assert "fetch: bad HTTP status code: 401" in capsys.readouterr().err
+    assert locked.store.images() == ()
+
+
+def test_fetch_reports_a_bad_auth_file(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    entry = basic_entry("example.com")
+    entry["type"] = "digest"
+    path = write_auth(config_dir(repo), "bad.json", entry)
+    assert run(*fetch_args(repo, f"{NAME}:1.0")) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f'fetch: {path}: unknown auth type \'digest\' (use "basic", "oauth" or "aws");'
+        " fix or remove the file, or pass --no-auth-config\n"
+    )
+    assert repo.server.requests == []
+    # --no-auth-config does without the file.
+    assert (
+        run(
+            *fetch_args(
+                repo, "--no-auth-config", "--trust-keys-from-https", f"{NAME}:1.0"
+            )
+        )
+        == 0
+    )
+
+
+def discover_args(repo: Repo, *extra: str) -> list[str | Path | int]:
+    return [
+        "discover",
+        "--ca-certs",
+        repo.ca_file,
+        "--port",
+        repo.server.port,
+        *trust_options(repo),
+        *extra,
+    ]
+
+
+def test_discover_uses_auth_d(locked: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    write_auth(
+        config_dir(locked), "repo.json", basic_entry(f"127.0.0.1:{locked.server.port}")
+    )
+    assert run(*discover_args(locked, f"{NAME}:1.0")) == 0
+    captured = capsys.readouterr()
+    assert f"PublicKeys: {locked.server.url}/keys/repo.gpg" in captured.out
+    assert PASSWORD not in captured.out + captured.err
+    assert run(*discover_args(locked, "--no-auth-config", f"{NAME}:1.0")) == 1
+    assert "expected a 200 OK got 401" in capsys.readouterr().err
+
+
+def test_discover_warns_about_aws_and_bad_files(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    aws = {
+        "rktKind": "auth",
+        "rktVersion": "v1",
+        "domains": ["s3.example.com"],
+        "type": "aws",
+        "credentials": {"accessKeyID": "AKIDSECRET", "secretAccessKey": PASSWORD},
+    }
+    path = write_auth(config_dir(repo), "s3.json", aws)
+    assert run(*discover_args(repo, f"{NAME}:1.0")) == 0
+    err = capsys.readouterr().err
+    assert f"{path}: aws credentials (S3 signature version 4) are not supported" in err
+    assert PASSWORD not in err
+    assert "AKIDSECRET" not in err
+    path.write_text("{")
+    assert run(*discover_args(repo, f"{NAME}:1.0")) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"discover: {path}: not valid JSON")
+    assert err.endswith("; fix or remove the file, or pass --no-auth-config\n")

@@ -12,6 +12,7 @@ shut down by :meth:`PageServer.close` (the fixtures call it).
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import hashlib
 import http.server
@@ -65,6 +66,12 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
                 headers={k.lower(): v for k, v in self.headers.items()},
             )
         )
+        wanted = owner.required_authorization
+        if wanted is not None and self.headers.get("Authorization") != wanted:
+            self.send_simple(
+                401, b"unauthorized", {"WWW-Authenticate": 'Basic realm="test"'}
+            )
+            return
         route = owner.routes.get(urllib.parse.urlsplit(self.path).path)
         if route is None:
             self.send_simple(404, b"not found")
@@ -125,6 +132,8 @@ class PageServer:
     ) -> None:
         self.requests: list[Recorded] = []
         self.routes: dict[str, Handler] = {}
+        # When set, every request without this Authorization value gets a 401.
+        self.required_authorization: str | None = None
         self.body_bytes = 0
         self.closing = threading.Event()
         self._server = _Server(("127.0.0.1", 0), RequestHandler)
@@ -155,6 +164,11 @@ class PageServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+    def require_basic_auth(self, user: str, password: str) -> None:
+        """Answer 401 to every request without these credentials (Basic auth)."""
+        pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+        self.required_authorization = f"Basic {pair}"
 
     def reset(self) -> None:
         self.requests.clear()

@@ -182,17 +182,25 @@ def test_same_origin_redirect_keeps_credentials(
     ] * 2
 
 
-def test_host_headers_over_plain_http_when_allowed(
-    http_server: PageServer,
+def test_host_headers_never_over_plain_http(
+    http_server: PageServer, tls_server: PageServer, transport: Urllib3Transport
 ) -> None:
     http_server.add_page("/", PAGE)
-    transport = Urllib3Transport()
     headers = {"127.0.0.1": SECRET}
-    Client(transport, insecure=Insecure.HTTP, host_headers=headers).open(
-        f"{http_server.url}/"
-    ).close()
-    # Insecure http was asked for: the user accepted credentials in clear.
-    assert http_server.requests[0].headers["authorization"] == SECRET["Authorization"]
+    client = Client(transport, insecure=Insecure.HTTP, host_headers=headers)
+    client.open(f"{http_server.url}/").close()
+    # Insecure http allows reading in clear, not sending credentials in clear (rkt's rule).
+    assert "authorization" not in http_server.requests[0].headers
+    assert "cookie" not in http_server.requests[0].headers
+    # The same client sends them to the same host over https.
+    tls_server.add_page("/", PAGE)
+    client.open(f"{tls_server.url}/").close()
+    assert tls_server.requests[0].headers["authorization"] == SECRET["Authorization"]
+    # And not after a redirect from https to http on that host either.
+    tls_server.add_redirect("/down", f"{http_server.url}/")
+    http_server.reset()
+    client.open(f"{tls_server.url}/down").close()
+    assert "authorization" not in http_server.requests[0].headers
 
 
 def test_endless_redirects(tls_server: PageServer, transport: Urllib3Transport) -> None:

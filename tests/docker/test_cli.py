@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,3 +88,77 @@ def testdownload_progress_bars_on_a_terminal(monkeypatch: pytest.MonkeyPatch) ->
 def test_nodownload_progress_bars_when_not_a_terminal() -> None:
     with download_progress() as update:
         assert update is None
+
+
+def _capture_convert(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]] = []
+
+    def convert(source: str, out_dir: str, **options: Any) -> tuple[()]:
+        calls.append({"source": source, **options})
+        return ()
+
+    monkeypatch.setattr("appc.docker.convert", convert)
+    return calls
+
+
+def _config(tmp_path: Path) -> list[str]:
+    return [
+        "--system-config",
+        str(tmp_path / "none"),
+        "--local-config",
+        str(tmp_path / "none"),
+        "--user-config",
+        str(tmp_path / "config"),
+    ]
+
+
+def _write_docker_auth(tmp_path: Path, document: dict[str, Any]) -> Path:
+    auth_d = tmp_path / "config" / "auth.d"
+    auth_d.mkdir(parents=True, exist_ok=True)
+    path = auth_d / "docker.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+DOCKER_AUTH = {
+    "rktKind": "dockerAuth",
+    "rktVersion": "v1",
+    "registries": ["quay.io", "registry-1.docker.io"],
+    "credentials": {"user": "bob", "password": "s3cret-pw"},
+}
+
+
+def test_cli_uses_docker_auth_from_auth_d(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _capture_convert(monkeypatch)
+    _write_docker_auth(tmp_path, DOCKER_AUTH)
+    for source in ("docker://quay.io/coreos/etcd:v3.5", "docker://busybox"):
+        assert main(["docker2aci", *_config(tmp_path), source]) == 0
+    assert [call["credentials"] for call in calls] == [("bob", "s3cret-pw")] * 2
+    # Another registry, a file, or --no-auth-config: none (docker login's, if any, apply).
+    calls.clear()
+    assert main(["docker2aci", *_config(tmp_path), "docker://gcr.io/a/b"]) == 0
+    assert main(["docker2aci", *_config(tmp_path), str(tmp_path / "img.tar")]) == 0
+    assert (
+        main(
+            ["docker2aci", "--no-auth-config", *_config(tmp_path), "docker://quay.io/a"]
+        )
+        == 0
+    )
+    assert [call["credentials"] for call in calls] == [None] * 3
+
+
+def test_cli_reports_a_bad_docker_auth_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    calls = _capture_convert(monkeypatch)
+    path = _write_docker_auth(tmp_path, {**DOCKER_AUTH, "registries": []})
+    assert main(["docker2aci", *_config(tmp_path), "docker://quay.io/a"]) == 1
+    assert capsys.readouterr().err == (
+        f"docker2aci: {path}: no registries specified;"
+        " fix or remove the file, or pass --no-auth-config\n"
+    )
+    assert calls == []

@@ -311,3 +311,21 @@ def test_archive_time_comes_from_the_image(
     with tarfile.open(image.path) as aci:
         assert aci.getmember("manifest").mtime == mtime
         assert aci.getmember("rootfs").mtime == mtime
+
+
+def test_credentials_reach_the_registry_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[object] = []
+
+    def fetch_image(source: str, directory: Path, **options: object) -> object:
+        seen.append(options["credentials"])
+        raise ConversionError("stop here")
+
+    monkeypatch.setattr("appc.docker.registry.fetch_image", fetch_image)
+    for credentials in (("bob", "s3cret"), None):
+        with pytest.raises(ConversionError, match="stop here"):
+            appc.docker.convert(
+                "docker://quay.io/a/b", tmp_path, credentials=credentials
+            )
+    assert seen == [("bob", "s3cret"), None]
