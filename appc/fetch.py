@@ -24,8 +24,19 @@ same call or the next one. Fetching an unchanged image again costs one
 conditional request (``If-None-Match`` / ``If-Modified-Since``) and no
 download; while ``Cache-Control: max-age`` holds, not even that.
 
+The pull policy (:data:`PullPolicy`, rkt's ``--pull-policy``) decides
+whether the network is used at all: ``"update"`` (the default) does all of
+the above; ``"new"`` first looks in the store and makes no request when it
+holds a matching image whose signer is still trusted; ``"never"`` only
+looks in the store and raises :class:`~appc.errors.ImageNotFound` when
+nothing fits. A file is imported under every policy: reading it is not
+pulling.
+
 >>> classify("example.com/app:1.0"), classify("https://example.com/app.aci")[0]
 (('name', 'example.com/app:1.0'), 'url')
+>>> import typing
+>>> PULL_POLICIES == typing.get_args(PullPolicy)
+True
 """
 
 from __future__ import annotations
@@ -61,6 +72,7 @@ from appc.errors import (
     FetchError,
     HTTPStatusError,
     ImageMismatch,
+    ImageNotFound,
     TransportError,
     UntrustedKey,
 )
@@ -69,6 +81,7 @@ from appc.store import PartialDownload, Remote, Store, StoredImage
 
 
 if TYPE_CHECKING:
+    from appc.labels import Labels
     from appc.manifest import ImageManifest
     from appc.signing import Keyring, PublicKey, Signer
     from appc.trust import Keystore
@@ -78,9 +91,11 @@ __all__ = [
     "CHUNK_SIZE",
     "MAX_RESTARTS",
     "MAX_RESUMES",
+    "PULL_POLICIES",
     "AcceptKey",
     "FetchResult",
     "ProgressCallback",
+    "PullPolicy",
     "classify",
     "fetch",
 ]
@@ -105,6 +120,12 @@ _KEY_TIMEOUT = 60.0
 ProgressCallback = Callable[[int, int | None], None]
 #: Asked before trusting a discovered key: ``accept_key(key, prefix, url) -> bool``.
 AcceptKey = Callable[["PublicKey", str, str], bool]
+#: When :func:`fetch` may use the network, as rkt's ``--pull-policy``:
+#: ``"never"`` (the store only), ``"new"`` (the store, else the network),
+#: ``"update"`` (always ask the network, with a conditional request).
+PullPolicy = Literal["never", "new", "update"]
+#: Every :data:`PullPolicy`, as ``appc fetch --pull-policy`` spells them.
+PULL_POLICIES: Final[tuple[PullPolicy, ...]] = ("never", "new", "update")
 
 _MAX_AGE = re.compile(
     r"(?:^|,)\s*max-age\s*=\s*\"?([1-9][0-9]*|0)\"?\s*(?:,|$)", re.IGNORECASE
@@ -117,8 +138,11 @@ class FetchResult:
     """What :func:`fetch` stored: the image, who signed it, and whether bytes moved.
 
     ``cached`` is True when the store already had this exact image for the
-    URL (a 304 answer, or still fresh by ``max-age``); ``downloaded`` counts
-    the image bytes received by this call.
+    URL (a 304 answer, or still fresh by ``max-age``) or, under the ``"new"``
+    and ``"never"`` pull policies, for the name or URL; ``downloaded`` counts
+    the image bytes received by this call. ``signer`` is None for an image
+    served from the store (it was verified when stored: ``image.signer`` is
+    its fingerprint). ``source`` is where the bytes came from.
     """
 
     image: StoredImage
@@ -923,15 +947,13 @@ class _Fetcher:
         keyring: Keyring | None,
     ) -> FetchResult:
         image = self.store.get(remote.image_id)
-        if keyring is not None:
-            # The bytes were verified when stored; the key must still be trusted.
-            trusted_for = self.keystore.keyring_for(image.name)
-            if image.signer is None or trusted_for.find(image.signer) is None:
-                raise UntrustedKey(
-                    f"{url} is unchanged, but the image in the store was not signed by a key "
-                    f"trusted for {image.name} now; remove it (`appc image rm {image.short_id}`) "
-                    "to fetch and verify it again"
-                )
+        # The bytes were verified when stored; the key must still be trusted.
+        if keyring is not None and not _signer_trusted(image, self.keystore):
+            raise UntrustedKey(
+                f"{url} is unchanged, but the image in the store was not signed by a key "
+                f"trusted for {image.name} now; remove it (`appc image rm {image.short_id}`) "
+                "to fetch and verify it again"
+            )
         labels_ok = {str(k): v for k, v in image.labels.items()}
         _check_labels(
             image.name, labels_ok, name=name, labels=labels, defaults=defaults
@@ -945,6 +967,14 @@ class _Fetcher:
             cached=True,
             downloaded=0,
         )
+
+
+def _signer_trusted(image: StoredImage, keystore: Keystore) -> bool:
+    """Whether a key trusted for the image's name today made the signature verified at import."""
+    return (
+        image.signer is not None
+        and keystore.keyring_for(image.name).find(image.signer) is not None
+    )
 
 
 def _int_or_none(value: str | None) -> int | None:
@@ -1070,6 +1100,7 @@ def fetch(
     host_headers: Mapping[str, Mapping[str, str]] | None = None,
     port: int | None = None,
     progress: ProgressCallback | None = None,
+    pull_policy: PullPolicy = "update",
 ) -> FetchResult:
     """Fetch an image by name, URL or file into the store, verified (see the module docs).
 
@@ -1084,17 +1115,60 @@ def fetch(
     ``appc.auth.load_auth_config().host_headers()`` for rkt's ``auth.d``
     credentials (the ``appc fetch`` command does).
 
+    ``pull_policy`` (:data:`PullPolicy`) says whether the store may answer
+    for a name or URL: ``"update"`` always asks the network; ``"new"`` returns
+    a matching stored image without any request, and fetches otherwise;
+    ``"never"`` makes no request at all. A name matches the stored images of
+    that name that have every label asked for, and this machine's ``os`` and
+    ``arch`` or none; without a version, any version does; the newest import
+    wins. A URL matches the image it gave last time. Unless
+    ``Insecure.IMAGE`` is given, a stored image counts only if it was
+    signed, when stored, by a key trusted for its name today. A file is
+    imported under every policy.
+
     Raises :class:`~appc.errors.DiscoveryError`,
     :class:`~appc.errors.FetchError` (network, mismatching image),
     :class:`~appc.errors.SignatureError` (a signature that does not verify, or
-    an untrusted key) or :class:`~appc.errors.InvalidImage`.
+    an untrusted key), :class:`~appc.errors.InvalidImage`, or, with
+    ``pull_policy="never"``, :class:`~appc.errors.ImageNotFound`.
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from appc.trust import Keystore
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     fetch("example.com/app:1.0", store=Store(tmp), pull_policy="never",
+    ...           keystore=Keystore(system=None, local=None, user=Path(tmp)))
+    Traceback (most recent call last):
+    ...
+    appc.errors.ImageNotFound: no image example.com/app:1.0 ... in the store (...); the pull policy is never: ...
     """
+    if pull_policy not in PULL_POLICIES:
+        raise ValueError(
+            f"unknown pull policy {pull_policy!r} (use one of {', '.join(PULL_POLICIES)})"
+        )
     kind, value = classify(image)
     used_store = store if store is not None else Store()
     if keystore is None:
         from appc.trust import Keystore
 
         keystore = Keystore()
+    if kind != "file" and pull_policy != "update":
+        try:
+            return _from_store(
+                kind,
+                value,
+                labels,
+                store=used_store,
+                keystore=keystore,
+                check_signatures=Insecure.IMAGE not in insecure,
+            )
+        except ImageNotFound as exc:
+            if pull_policy == "never":
+                raise ImageNotFound(
+                    f"{exc}; the pull policy is never: fetch it with "
+                    "--pull-policy=new or --pull-policy=update"
+                ) from exc
+            logger.info("%s: fetching it", exc)
     with _client(transport, insecure, host_headers) as client:
         fetcher = _Fetcher(
             store=used_store,
@@ -1175,4 +1249,89 @@ def _fetch_name(
             failures.append(f"{endpoint.aci}: {exc}")
     raise FetchError(
         f"no endpoint of {ref.name} could be fetched:\n  " + "\n  ".join(failures)
+    )
+
+
+def _from_store(
+    kind: Literal["name", "url"],
+    value: str,
+    labels: Mapping[str, str] | None,
+    *,
+    store: Store,
+    keystore: Keystore,
+    check_signatures: bool,
+) -> FetchResult:
+    """The stored image a name or URL stands for, without a single request.
+
+    Raises :class:`~appc.errors.ImageNotFound` when none matches, or none of
+    those that match can be used (file gone, signer not trusted now).
+    """
+    if kind == "url":
+        remote = store.remote(value)
+        if remote is None:
+            raise ImageNotFound(
+                f"{value} has not been fetched into the store ({store.root})"
+            )
+        wanted = value
+        candidates: tuple[StoredImage, ...] = (store.get(remote.image_id),)
+    else:
+        ref = image_ref(value, labels)
+        asked = dict(ref.labels)
+        defaults = {k: v for k, v in host_os_arch().items() if k not in asked}
+        wanted = str(ref)
+        if defaults:
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(defaults.items()))
+            wanted += f" for this machine ({shown})"
+        candidates = tuple(
+            image
+            for image in store.images(ref.name)
+            if _labels_match(image.labels, asked, defaults)
+        )
+        if not candidates:
+            raise ImageNotFound(f"no image {wanted} in the store ({store.root})")
+    problems: list[str] = []
+    for image in candidates:  # newest import first
+        problem = _unusable(image, keystore, check_signatures=check_signatures)
+        if problem is None:
+            store.touch(image.id)
+            logger.info("using %s (%s) from the store", image.short_id, wanted)
+            return FetchResult(
+                image=store.get(image.id),
+                signer=None,
+                source=value if kind == "url" else image.source or str(image.path),
+                cached=True,
+                downloaded=0,
+            )
+        problems.append(f"{image.short_id} {problem}")
+    raise ImageNotFound(
+        f"the store ({store.root}) holds {wanted}, but cannot use it: "
+        + "; ".join(problems)
+    )
+
+
+def _labels_match(
+    found: Labels, asked: Mapping[str, str], defaults: Mapping[str, str]
+) -> bool:
+    """The rule of the manifest check: every label asked for, and the assumed os/arch or none."""
+    return all(found.get(k) == v for k, v in asked.items()) and all(
+        found.get(k, v) == v for k, v in defaults.items()
+    )
+
+
+def _unusable(
+    image: StoredImage, keystore: Keystore, *, check_signatures: bool
+) -> str | None:
+    """Why a stored image may not stand in for a fetch (None: it may)."""
+    if not image.path.exists():
+        return "is in the index but its file is missing (run `appc image gc`)"
+    if not check_signatures or _signer_trusted(image, keystore):
+        return None
+    if image.signer is None:
+        return (
+            "was stored without a signature check (remove it with "
+            f"`appc image rm {image.short_id}` and fetch it again, signed)"
+        )
+    return (
+        f"was signed by {image.signer}, not trusted for {image.name} now "
+        f"(trust it with `appc trust --prefix {image.name} KEYFILE`)"
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from appc.discovery import Insecure, Request, Response
+from appc.discovery import Insecure, Request, Response, Transport
 from appc.errors import (
     ArchiveError,
     BadSignature,
@@ -24,13 +24,23 @@ from appc.errors import (
     FetchError,
     HTTPStatusError,
     ImageMismatch,
+    ImageNotFound,
     InsecureRedirect,
     InvalidImage,
     TransportError,
     UnsupportedCompression,
     UntrustedKey,
 )
-from appc.fetch import MAX_RESUMES, FetchResult, _max_age, classify, fetch
+from appc.fetch import (
+    MAX_RESUMES,
+    PULL_POLICIES,
+    FetchResult,
+    PullPolicy,
+    _max_age,
+    classify,
+    fetch,
+)
+from appc.image_id import ImageID
 from appc.signing import PublicKey, sign
 from appc.store import Store
 from appc.testing import MockTransport
@@ -805,3 +815,272 @@ def test_writeback_without_fadvise(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.delattr(os, "posix_fadvise")
     appc.fetch.start_writeback(0, 0, 1)  # nothing to do, nothing raised
+
+
+# -- pull policies ------------------------------------------------------------------
+
+
+def _offline() -> MockTransport:
+    """A transport that fails the test on any request."""
+
+    def refuse(request: Request) -> Response:
+        raise AssertionError(f"no request expected, got {request.url}")
+
+    return MockTransport(refuse)
+
+
+def _pull(
+    repo: Repo,
+    image: str = f"{NAME}:1.0",
+    *,
+    pull_policy: PullPolicy,
+    transport: Transport | None = None,
+    insecure: Insecure = Insecure.NONE,
+    labels: dict[str, str] | None = None,
+    trust_keys_from_https: bool = False,
+) -> FetchResult:
+    return fetch(
+        image,
+        store=repo.store,
+        keystore=repo.keystore,
+        transport=transport if transport is not None else repo.transport,
+        port=repo.server.port,
+        insecure=insecure,
+        labels=labels,
+        trust_keys_from_https=trust_keys_from_https,
+        pull_policy=pull_policy,
+    )
+
+
+def _source(repo: Repo, kind: str) -> str:
+    return f"{NAME}:1.0" if kind == "name" else repo.url
+
+
+@pytest.mark.parametrize("kind", ["name", "url"])
+@pytest.mark.parametrize("policy", ["never", "new"])
+def test_stored_image_costs_no_request(
+    repo: Repo, kind: str, policy: PullPolicy
+) -> None:
+    repo.trust()
+    first = repo.fetch(_source(repo, kind))
+    repo.server.reset()
+    offline = _offline()
+    result = _pull(repo, _source(repo, kind), pull_policy=policy, transport=offline)
+    assert result.image_id == first.image_id
+    assert result.cached
+    assert result.downloaded == 0
+    assert result.signer is None
+    assert result.source == repo.url
+    assert result.image.last_used is not None
+    assert offline.requests == []
+    # With the real transport too: the server sees nothing.
+    _pull(repo, _source(repo, kind), pull_policy=policy)
+    assert repo.server.requests == []
+
+
+@pytest.mark.parametrize("kind", ["name", "url"])
+def test_never_with_an_empty_store(repo: Repo, kind: str) -> None:
+    repo.trust()
+    offline = _offline()
+    with pytest.raises(
+        ImageNotFound, match="--pull-policy=new or --pull-policy=update"
+    ):
+        _pull(repo, _source(repo, kind), pull_policy="never", transport=offline)
+    with pytest.raises(ImageNotFound):
+        _pull(repo, _source(repo, kind), pull_policy="never")
+    assert offline.requests == []
+    assert repo.server.requests == []
+    assert repo.store.images() == ()
+
+
+def test_never_says_what_was_looked_for(repo: Repo) -> None:
+    with pytest.raises(ImageNotFound) as name_error:
+        _pull(repo, pull_policy="never", transport=_offline())
+    assert str(name_error.value).startswith(
+        f"no image {NAME}:1.0 for this machine (arch=amd64, os=linux) in the store ("
+    )
+    with pytest.raises(ImageNotFound) as url_error:
+        _pull(repo, repo.url, pull_policy="never", transport=_offline())
+    assert str(url_error.value).startswith(
+        f"{repo.url} has not been fetched into the store ("
+    )
+
+
+@pytest.mark.parametrize("kind", ["name", "url"])
+def test_new_with_an_empty_store_fetches(repo: Repo, kind: str) -> None:
+    repo.trust()
+    result = _pull(repo, _source(repo, kind), pull_policy="new")
+    assert not result.cached
+    assert result.downloaded == len(repo.built.data)
+    assert result.signer is not None
+    assert repo.requests_to(ACI_PATH) == ["GET"]
+    repo.server.reset()
+    assert _pull(repo, _source(repo, kind), pull_policy="new").cached
+    assert repo.server.requests == []
+
+
+@pytest.mark.parametrize("kind", ["name", "url"])
+def test_update_always_asks(repo: Repo, kind: str) -> None:
+    repo.trust()
+    first = repo.fetch(_source(repo, kind))
+    repo.server.reset()
+    result = _pull(repo, _source(repo, kind), pull_policy="update")
+    assert result.cached
+    assert repo.requests_to(ACI_PATH) == ["GET"]
+    assert repo.server.requests[-1].headers["if-none-match"] == repo.aci.etag
+    # A changed image: "new" keeps the stored one, "update" downloads it.
+    changed = repo.serve(make_aci(NAME, {**LABELS, "build": "2"}))
+    assert _pull(repo, _source(repo, kind), pull_policy="new").image_id == (
+        first.image_id
+    )
+    updated = _pull(repo, _source(repo, kind), pull_policy="update")
+    assert updated.image_id == repo.built.image_id != first.image_id
+    assert updated.downloaded == len(changed.data)
+
+
+@pytest.mark.parametrize("policy", ["never", "new", "update"])
+def test_files_are_imported_under_every_policy(
+    repo: Repo, tmp_path: Path, policy: PullPolicy
+) -> None:
+    repo.trust()
+    path = tmp_path / "app.aci"
+    path.write_bytes(repo.built.data)
+    (tmp_path / "app.aci.asc").write_bytes(
+        sign(io.BytesIO(repo.built.data), KEY.secret).encode()
+    )
+    offline = _offline()
+    for image in (str(path), f"file://{path}"):
+        result = _pull(repo, image, pull_policy=policy, transport=offline)
+        assert result.image_id == repo.built.image_id
+        assert not result.cached
+        assert result.signer is not None
+    assert offline.requests == []
+
+
+def _stored(
+    repo: Repo, labels: dict[str, str], *, signer: str | None = KEY.fingerprint
+) -> ImageID:
+    built = make_aci(NAME, labels, files={"labels": repr(labels).encode()})
+    return repo.store.import_image(io.BytesIO(built.data), signer=signer).id
+
+
+def test_labels_select_among_stored_versions(repo: Repo) -> None:
+    repo.trust()
+    v2 = _stored(repo, {**LABELS, "version": "2.0"})
+    v1 = _stored(repo, LABELS)
+    beta = _stored(repo, {**LABELS, "version": "1.0", "channel": "beta"})
+    other_arch = _stored(repo, {**LABELS, "version": "3.0", "arch": "aarch64"})
+    no_platform = _stored(repo, {"version": "4.0"})
+
+    def never(image: str, labels: dict[str, str] | None = None) -> ImageID:
+        return _pull(
+            repo, image, pull_policy="never", transport=_offline(), labels=labels
+        ).image_id
+
+    assert never(f"{NAME}:2.0") == v2
+    # Among several matches, the newest import wins.
+    assert never(f"{NAME}:1.0") == beta
+    assert never(f"{NAME}:1.0,channel=beta") == beta
+    assert never(f"{NAME}:1.0", {"channel": "beta"}) == beta
+    # Reimporting makes an image the newest.
+    assert _stored(repo, LABELS) == v1
+    assert never(f"{NAME}:1.0") == v1
+    # No version asked: any version (not "latest"), the newest import first.
+    assert never(NAME) == v1
+    # os and arch are this machine's unless asked; an image without them fits.
+    assert never(f"{NAME}:4.0") == no_platform
+    with pytest.raises(ImageNotFound, match=r"3\.0 for this machine"):
+        never(f"{NAME}:3.0")
+    assert never(f"{NAME}:3.0,arch=aarch64") == other_arch
+    with pytest.raises(ImageNotFound):
+        never(f"{NAME}:5.0")
+    with pytest.raises(ImageNotFound):
+        never(f"{NAME}:1.0,channel=stable")
+    assert repo.server.requests == []
+
+
+def test_stored_image_without_signature_is_not_used(repo: Repo) -> None:
+    repo.trust()
+    repo.fetch(repo.url, insecure=Insecure.IMAGE)
+    assert repo.store.get(NAME).signer is None
+    for kind in ("name", "url"):
+        with pytest.raises(ImageNotFound, match="stored without a signature check"):
+            _pull(repo, _source(repo, kind), pull_policy="never", transport=_offline())
+        # Signature checks off: the caller accepts it.
+        result = _pull(
+            repo,
+            _source(repo, kind),
+            pull_policy="never",
+            transport=_offline(),
+            insecure=Insecure.IMAGE,
+        )
+        assert result.image_id == repo.built.image_id
+    # "new" goes to the network, where the unchanged image is refused as "update" does.
+    repo.server.reset()
+    with pytest.raises(UntrustedKey, match="unchanged"):
+        _pull(repo, repo.url, pull_policy="new")
+    assert repo.requests_to(ACI_PATH) == ["GET"]
+
+
+def test_stored_image_whose_signer_is_no_longer_trusted(repo: Repo) -> None:
+    repo.trust()
+    repo.fetch()
+    repo.keystore.remove(KEY.fingerprint)
+    for kind in ("name", "url"):
+        with pytest.raises(
+            ImageNotFound, match=f"signed by {KEY.fingerprint}, not trusted for {NAME}"
+        ):
+            _pull(repo, _source(repo, kind), pull_policy="never", transport=_offline())
+    # "new" fetches: discovery offers the key again, the image is unchanged.
+    repo.server.reset()
+    result = _pull(repo, pull_policy="new", trust_keys_from_https=True)
+    assert result.cached
+    assert repo.requests_to("/keys/repo.gpg") == ["GET"]
+    assert repo.requests_to(ACI_PATH) == ["GET"]
+    # Trusted again: the store answers.
+    repo.server.reset()
+    assert _pull(repo, pull_policy="new").image_id == repo.built.image_id
+    assert repo.server.requests == []
+
+
+def test_untrusted_newest_import_is_passed_over(repo: Repo) -> None:
+    repo.trust()
+    trusted = _stored(repo, LABELS)
+    _stored(repo, {**LABELS, "build": "2"}, signer=OTHER_KEY.fingerprint)
+    result = _pull(repo, NAME, pull_policy="never", transport=_offline())
+    assert result.image_id == trusted
+    repo.keystore.remove(KEY.fingerprint)
+    with pytest.raises(ImageNotFound, match=r"cannot use it: .*; .*") as error:
+        _pull(repo, NAME, pull_policy="never", transport=_offline())
+    assert OTHER_KEY.fingerprint in str(error.value)
+
+
+def test_stored_image_without_its_file(repo: Repo) -> None:
+    repo.trust()
+    repo.fetch()
+    repo.store.get(NAME).path.unlink()
+    with pytest.raises(ImageNotFound, match="its file is missing"):
+        _pull(repo, pull_policy="never", transport=_offline())
+    repo.server.reset()
+    with pytest.raises(ImageNotFound, match="its file is missing"):
+        _pull(repo, repo.url, pull_policy="never", transport=_offline())
+
+
+def test_unknown_pull_policy(repo: Repo) -> None:
+    with pytest.raises(ValueError, match="unknown pull policy 'always'"):
+        _pull(repo, pull_policy="always")  # type: ignore[arg-type]
+    assert PULL_POLICIES == ("never", "new", "update")
+
+
+def test_unknown_platform_adds_no_labels(
+    repo: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import appc.fetch
+
+    monkeypatch.setattr(appc.fetch, "host_os_arch", dict)
+    repo.trust()
+    elsewhere = _stored(repo, {**LABELS, "arch": "aarch64"})
+    result = _pull(repo, pull_policy="never", transport=_offline())
+    assert result.image_id == elsewhere
+    with pytest.raises(ImageNotFound, match=f"^no image {NAME}:9.0 in the store"):
+        _pull(repo, f"{NAME}:9.0", pull_policy="never", transport=_offline())

@@ -2,15 +2,18 @@
 
 ``discover`` prints what ``actool discover`` prints (``--json``: only the
 JSON); ``fetch`` prints the image ID of each image fetched, as ``rkt fetch``
-does; ``image`` works on the local store. ``discover`` and ``fetch`` send the
-credentials of rkt's ``auth.d`` files (:mod:`appc.auth`) in the configuration
-directories, over https only, unless ``--no-auth-config``.
+does (``--pull-policy=never|new|update`` as rkt's); ``image`` works on the
+local store. ``discover`` and ``fetch`` send the credentials of rkt's
+``auth.d`` files (:mod:`appc.auth`) in the configuration directories, over
+https only, unless ``--no-auth-config``.
 
 >>> import argparse
 >>> parser = argparse.ArgumentParser(prog="appc")
 >>> register(parser.add_subparsers(dest="command"))
 >>> parser.parse_args(["discover", "--port", "8443", "example.com/app"]).port
 8443
+>>> parser.parse_args(["fetch", "--pull-policy=new", "example.com/app"]).pull_policy
+'new'
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ if TYPE_CHECKING:
 
 
 __all__ = ["register"]
+
+# appc.fetch.PULL_POLICIES, spelled here to keep `appc --help` from importing
+# the fetch machinery (a test checks that they agree).
+_PULL_POLICIES = ("never", "new", "update")
 
 
 class _Subcommands(Protocol):
@@ -105,6 +112,14 @@ def register(sub: _Subcommands) -> None:
         help="trust the keys discovery finds over verified https without asking",
     )
     fetch.add_argument("--port", type=int, help="port for discovery pages")
+    fetch.add_argument(
+        "--pull-policy",
+        choices=_PULL_POLICIES,
+        default="update",
+        help="when to use the network (as rkt fetch): never = the store only, fail if the "
+        "image is not there; new = the store if it holds the image, else fetch; "
+        "update = always ask the remote, download only if changed (default: %(default)s)",
+    )
     fetch.add_argument(
         "--ca-certs",
         metavar="FILE",
@@ -344,6 +359,7 @@ def _fetch(args: argparse.Namespace) -> int:
                         host_headers=host_headers,
                         port=args.port,
                         progress=progress,
+                        pull_policy=args.pull_policy,
                     )
                 if result.signer is not None:
                     print("signature verified:", file=sys.stderr)

@@ -20,7 +20,7 @@ from appc.store import Store
 from appc.trust import Keystore
 
 from tests.discovery.images import make_aci
-from tests.discovery.repo import KEY, NAME, Repo, running_repo
+from tests.discovery.repo import ACI_PATH, KEY, NAME, Repo, running_repo
 from tests.discovery.servers import meta_page
 
 
@@ -220,6 +220,50 @@ def test_fetch_insecure_options(repo: Repo, capsys: pytest.CaptureFixture[str]) 
     captured = capsys.readouterr()
     assert captured.out.strip() == repo.built.image_id.short()
     assert "signature verified" not in captured.err
+
+
+def test_fetch_pull_policy(repo: Repo, capsys: pytest.CaptureFixture[str]) -> None:
+    # never, with an empty store: a clear error, and not a single request.
+    assert run(*fetch_args(repo, "--pull-policy=never", f"{NAME}:1.0")) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"fetch: no image {NAME}:1.0 for this machine")
+    assert captured.err.endswith(
+        "the pull policy is never: fetch it with --pull-policy=new or --pull-policy=update\n"
+    )
+    assert repo.server.requests == []
+    # new, with an empty store: fetched.
+    args = fetch_args(repo, "--pull-policy", "new", "--trust-keys-from-https")
+    assert run(*args, f"{NAME}:1.0") == 0
+    assert capsys.readouterr().out == repo.built.image_id.short() + "\n"
+    assert repo.requests_to(ACI_PATH) == ["GET"]
+    # Stored now: never and new answer from the store, by name and by URL.
+    repo.server.reset()
+    for policy in ("never", "new"):
+        for image in (f"{NAME}:1.0", repo.url):
+            assert run(*fetch_args(repo, f"--pull-policy={policy}", image)) == 0
+            captured = capsys.readouterr()
+            assert captured.out == repo.built.image_id.short() + "\n"
+            assert "signature verified" not in captured.err
+    assert repo.server.requests == []
+    # update (the default, as rkt fetch) asks the server.
+    assert run(*fetch_args(repo, repo.url)) == 0
+    assert repo.requests_to(ACI_PATH) == ["GET"]
+    assert run(*fetch_args(repo, "--pull-policy=update", repo.url)) == 0
+    assert repo.requests_to(ACI_PATH) == ["GET", "GET"]
+
+
+def test_fetch_pull_policy_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    from appc.fetch import PULL_POLICIES
+
+    assert _fetch._PULL_POLICIES == PULL_POLICIES
+    with pytest.raises(SystemExit) as exit_info:
+        run("fetch", "--pull-policy=always", NAME)
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'always'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        run("fetch", "--help")
+    assert "--pull-policy {never,new,update}" in capsys.readouterr().out
 
 
 # -- image ------------------------------------------------------------------------
