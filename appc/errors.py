@@ -28,7 +28,8 @@ The hierarchy::
     ├── FetchError(AppcError)
     │   ├── TransportError                       one HTTP request failed; ``.url``
     │   │   ├── TLSError, InsecureRedirect, TooManyRedirects
-    │   │   └── ResponseTooLarge, HTTPStatusError
+    │   │   ├── ResponseTooLarge, HTTPStatusError
+    │   │   └── ProxyError                       the proxy, not the server; ``.proxy``
     │   └── ImageMismatch                        manifest name/labels not as asked
     ├── StoreError(AppcError)
     │   ├── ImageNotFound(StoreError, LookupError)
@@ -114,6 +115,7 @@ __all__ = [
     "MalformedSignature",
     "MissingBackSignature",
     "PassphraseRequired",
+    "ProxyError",
     "RegistryError",
     "ResponseTooLarge",
     "RevokedKey",
@@ -529,6 +531,22 @@ class HTTPStatusError(TransportError):
     def __init__(self, message: str, *, status: int, url: str = "") -> None:
         super().__init__(message, url=url)
         self.status = status
+
+
+class ProxyError(TransportError):
+    """The proxy failed: unreachable, refusing the credentials (407) or the tunnel, or a bad proxy URL.
+
+    ``proxy`` is the proxy's URL with any credentials masked (``***``);
+    no message ever carries them.
+
+    >>> err = ProxyError("cannot connect to the proxy", proxy="http://***@proxy.example.com:3128")
+    >>> err.proxy
+    'http://***@proxy.example.com:3128'
+    """
+
+    def __init__(self, message: str, *, url: str = "", proxy: str = "") -> None:
+        super().__init__(message, url=url)
+        self.proxy = proxy
 
 
 class ImageMismatch(FetchError):

@@ -9,7 +9,8 @@ templates with the name and labels. The logic is sans-IO
 prefixes match whole path components, label values are percent-encoded,
 https never falls back or redirects to http unless insecure http was asked
 for, credentials never follow a redirect to another host, and pages are
-bounded in redirects, size and time.
+bounded in redirects, size and time. Proxies come from ``HTTPS_PROXY``,
+``HTTP_PROXY`` and ``NO_PROXY``, read as Go reads them (:class:`ProxyConfig`).
 
 >>> from appc.discovery import Response, discover
 >>> from appc.testing import MockTransport
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from appc.discovery._meta import MetaTag, parse_meta_tags, prefix_matches
 from appc.discovery._protocol import Headers, Insecure, Request, Response
+from appc.discovery._proxy import ProxyConfig
 from appc.discovery._template import DEFAULT_VERSION, quote_value, render
 from appc.discovery.http import (
     CONNECT_TIMEOUT,
@@ -61,6 +63,7 @@ __all__ = [
     "HostHeaders",
     "Insecure",
     "MetaTag",
+    "ProxyConfig",
     "Request",
     "Resolver",
     "Response",

@@ -3,7 +3,9 @@
 A :class:`Transport` sends one :class:`~appc.discovery.Request` and returns
 one :class:`~appc.discovery.Response`, following no redirect: that is the
 whole network surface, so tests (``appc.testing.MockTransport``) or other
-HTTP stacks can stand in. :class:`Urllib3Transport` is the default.
+HTTP stacks can stand in. :class:`Urllib3Transport` is the default; it
+goes through the proxies of the environment, read as Go reads them
+(:class:`~appc.discovery.ProxyConfig`).
 
 :class:`Client` adds the policy the Go reference lacks, on every request:
 
@@ -34,21 +36,25 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import ssl
+import threading
 import time
 import urllib.parse
 import warnings
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import attrs
 
 from appc.discovery._protocol import Headers, Insecure, Request, Response
+from appc.discovery._proxy import ProxyConfig
 from appc.discovery.resolver import DiscoveryResult, Resolver
 from appc.errors import (
     HTTPStatusError,
     InsecureRedirect,
+    ProxyError,
     ResponseTooLarge,
     TLSError,
     TooManyRedirects,
@@ -58,6 +64,8 @@ from appc.errors import (
 
 if TYPE_CHECKING:
     import urllib3
+
+    from appc.discovery._proxy import _Proxy  # pyright: ignore[reportPrivateUsage]
 
 
 __all__ = [
@@ -164,29 +172,71 @@ class _Urllib3Body:
         self._response.release_conn()
 
 
-def _translate(exc: Exception, url: str) -> TransportError:
+def _translate(exc: Exception, url: str, *, via: str = "") -> TransportError:
+    """A urllib3 error as ours; ``via`` ends the message (the proxy it went through)."""
     import urllib3
 
     # retries=False: urllib3 raises the error itself, never MaxRetryError.
     reason = exc
     if isinstance(reason, urllib3.exceptions.SSLError | ssl.SSLError):
-        return TLSError(f"TLS error for {url}: {reason}", url=url)
+        return TLSError(f"TLS error for {url}: {reason}{via}", url=url)
     if isinstance(reason, urllib3.exceptions.ProtocolError):
-        return TransportError(
-            f"connection to {url} broke: {_protocol_reason(reason)}", url=url
-        )
+        message = f"connection to {url} broke: {_protocol_reason(reason)}"
     # NewConnectionError is a ConnectTimeoutError in urllib3: test it first.
-    if isinstance(reason, urllib3.exceptions.NewConnectionError):
-        return TransportError(f"cannot connect to {url}: {reason}", url=url)
-    if isinstance(reason, urllib3.exceptions.TimeoutError):
-        return TransportError(f"timed out talking to {url}", url=url)
-    return TransportError(f"request to {url} failed: {reason}", url=url)
+    elif isinstance(reason, urllib3.exceptions.NewConnectionError):
+        message = f"cannot connect to {url}: {reason}"
+    elif isinstance(reason, urllib3.exceptions.TimeoutError):
+        message = f"timed out talking to {url}"
+    else:
+        message = f"request to {url} failed: {reason}"
+    return TransportError(f"{message}{via}", url=url)
 
 
 def _protocol_reason(exc: Exception) -> str:
     # IncompleteRead says "IncompleteRead(5 bytes read, 10 more expected)".
     inner = exc.args[1] if len(exc.args) > 1 else exc
     return str(inner)
+
+
+_TUNNEL_FAILED = re.compile(r"Tunnel connection failed: (\d{3})\s*(.*)")
+
+
+def _proxy_error(exc: Exception, proxy: _Proxy, url: str) -> ProxyError:
+    """A urllib3 error on the way to ``proxy`` as a :class:`ProxyError`, credentials left out."""
+    import urllib3
+
+    reason = getattr(exc, "original_error", exc)
+    where = f"the proxy {proxy.redacted} (from {proxy.source})"
+    tunnel = _TUNNEL_FAILED.search(str(reason))
+    if tunnel is not None:
+        status, phrase = int(tunnel.group(1)), tunnel.group(2).strip()
+        if status == 407:
+            return _proxy_auth_error(proxy, url, phrase)
+        parts = urllib.parse.urlsplit(url)
+        target = f"{parts.hostname}:{parts.port or 443}"
+        message = f"{where} refused to open a tunnel to {target}: {status} {phrase}"
+    elif isinstance(reason, urllib3.exceptions.SSLError | ssl.SSLError):
+        message = f"TLS error with {where}: {reason}"
+    elif isinstance(reason, urllib3.exceptions.NewConnectionError):
+        cause = reason.__cause__ or reason.__context__ or reason
+        message = f"cannot connect to {where}: {cause}; check it, or list the host in NO_PROXY"
+    elif isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError):
+        message = f"timed out talking to {where}"
+    else:
+        message = f"{where} failed: {reason}"
+    return ProxyError(f"{message} (for {url})", url=url, proxy=proxy.redacted)
+
+
+def _proxy_auth_error(proxy: _Proxy, url: str, phrase: str) -> ProxyError:
+    where = f"the proxy {proxy.redacted} (from {proxy.source})"
+    if proxy.authorization is None:
+        message = (
+            f"{where} asks for credentials (407 {phrase}) for {url}:"
+            " put them in its URL, http://USER:PASSWORD@HOST:PORT"
+        )
+    else:
+        message = f"{where} refused the credentials in its URL (407 {phrase}) for {url}"
+    return ProxyError(message, url=url, proxy=proxy.redacted)
 
 
 class Urllib3Transport:
@@ -196,7 +246,17 @@ class Urllib3Transport:
     e.g. a private CA; ``SSL_CERT_FILE`` is honoured as by OpenSSL. Requests
     with ``verify_tls=False`` use a separate pool that checks nothing.
 
-    >>> transport = Urllib3Transport()
+    ``proxies`` chooses the proxies: ``None`` reads ``HTTPS_PROXY``,
+    ``HTTP_PROXY`` and ``NO_PROXY`` from the environment with Go's rules
+    (see :class:`ProxyConfig`), ``{}`` uses none, and ``{"https": URL,
+    "http": URL, "no": NO_PROXY}`` or a :class:`ProxyConfig` sets them. An
+    https request goes through a ``CONNECT`` tunnel, so the certificate
+    checked is still the server's. What the proxy refuses, or a proxy that
+    cannot be reached, is a :class:`~appc.errors.ProxyError`.
+
+    >>> transport = Urllib3Transport(proxies={"https": "http://proxy.example.com:3128"})
+    >>> transport.proxies.proxy_for("https://example.com/app.aci")
+    'http://proxy.example.com:3128'
     >>> transport.close()
     """
 
@@ -208,33 +268,83 @@ class Urllib3Transport:
         connect_timeout: float = CONNECT_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
         pool_size: int = 4,
+        proxies: ProxyConfig | Mapping[str, str] | None = None,
     ) -> None:
         import urllib3
 
+        if proxies is None:
+            proxies = ProxyConfig.from_environment()
+        elif not isinstance(proxies, ProxyConfig):
+            proxies = ProxyConfig.from_mapping(proxies)
+        self._proxies = proxies
+        self._ca_certs = os.fspath(ca_certs) if ca_certs is not None else None
+        self._ssl_context = ssl_context
+        self._pool_size = pool_size
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
-        timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
-        self._verified = urllib3.PoolManager(
-            num_pools=pool_size,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=os.fspath(ca_certs) if ca_certs is not None else None,
-            ssl_context=ssl_context,
-            timeout=timeout,
-            retries=False,
+        self._timeout = urllib3.Timeout(connect=connect_timeout, read=read_timeout)
+        # (proxy URL and credentials, or None; verify_tls) -> pools, made on first use.
+        self._managers: dict[
+            tuple[tuple[str, str | None] | None, bool], urllib3.PoolManager
+        ] = {}
+        self._managers_lock = threading.Lock()
+
+    @property
+    def proxies(self) -> ProxyConfig:
+        """The proxies in use, read from the environment when none were given."""
+        return self._proxies
+
+    def _manager(self, proxy: _Proxy | None, verify_tls: bool) -> urllib3.PoolManager:
+        key = (None if proxy is None else (proxy.url, proxy.authorization), verify_tls)
+        # Fetch workers share a transport: one manager per key, closed by close().
+        with self._managers_lock:
+            manager = self._managers.get(key)
+            if manager is None:
+                manager = self._managers[key] = self._new_manager(proxy, verify_tls)
+        return manager
+
+    def _new_manager(
+        self, proxy: _Proxy | None, verify_tls: bool
+    ) -> urllib3.PoolManager:
+        import urllib3
+
+        tls: dict[str, Any] = (
+            {
+                "cert_reqs": "CERT_REQUIRED",
+                "ca_certs": self._ca_certs,
+                "ssl_context": self._ssl_context,
+            }
+            if verify_tls
+            else {"cert_reqs": "CERT_NONE", "assert_hostname": False}
         )
-        self._unverified = urllib3.PoolManager(
-            num_pools=pool_size,
-            cert_reqs="CERT_NONE",
-            assert_hostname=False,
-            timeout=timeout,
-            retries=False,
+        common: dict[str, Any] = {
+            "num_pools": self._pool_size,
+            "timeout": self._timeout,
+            "retries": False,
+        }
+        if proxy is None:
+            return urllib3.PoolManager(**common, **tls)
+        return urllib3.ProxyManager(
+            proxy.url,
+            proxy_headers=(
+                {}
+                if proxy.authorization is None
+                else {"Proxy-Authorization": proxy.authorization}
+            ),
+            # An https proxy is trusted as the servers are (not checked when they are not).
+            proxy_ssl_context=self._ssl_context if verify_tls else None,
+            **common,
+            **tls,
         )
 
     def send(self, request: Request) -> Response:
-        """Send ``request`` with urllib3; the body is streamed."""
+        """Send ``request`` with urllib3, through its proxy if any; the body is streamed."""
         import urllib3
 
-        pool = self._verified if request.verify_tls else self._unverified
+        proxy = self._proxies._route(request.url)  # noqa: SLF001  # pyright: ignore[reportPrivateUsage]
+        pool = self._manager(proxy, request.verify_tls)
+        if proxy is not None:
+            logger.debug("%s %s via %s", request.method, request.url, proxy.redacted)
         timeout = urllib3.Timeout(
             connect=self._connect_timeout
             if request.timeout is None
@@ -258,8 +368,20 @@ class Urllib3Transport:
                     timeout=timeout,
                 )
         except urllib3.exceptions.HTTPError as exc:
-            # Malformed URLs too (LocationParseError).
-            raise _translate(exc, request.url) from exc
+            if proxy is None:
+                # Malformed URLs too (LocationParseError).
+                raise _translate(exc, request.url) from exc
+            if isinstance(exc, urllib3.exceptions.ProxyError):
+                raise _proxy_error(exc, proxy, request.url) from exc
+            # Past the proxy's door (in the CONNECT exchange, or to the server
+            # through the tunnel): urllib3 does not say which, the message does.
+            via = f" (through the proxy {proxy.redacted} from {proxy.source})"
+            raise _translate(exc, request.url, via=via) from exc
+        if proxy is not None and response.status == 407:
+            # Plain http through the proxy: its refusal comes as a response.
+            response.close()
+            response.release_conn()
+            raise _proxy_auth_error(proxy, request.url, response.reason or "")
         return Response(
             status=response.status,
             headers=Headers(response.headers.items()),
@@ -269,8 +391,10 @@ class Urllib3Transport:
 
     def close(self) -> None:
         """Close every pooled connection."""
-        self._verified.clear()
-        self._unverified.clear()
+        with self._managers_lock:
+            managers = list(self._managers.values())
+        for manager in managers:
+            manager.clear()
 
 
 # -- the client: redirects, downgrades, credentials, bounds --------------------------

@@ -1,4 +1,8 @@
-"""Servers on 127.0.0.1 for the discovery tests: TLS (a trustme CA) and plain http."""
+"""Servers on 127.0.0.1 for the discovery tests: TLS (a trustme CA) and plain http.
+
+The proxy variables of the environment that runs the tests are cleared for
+each test, so that none depends on them; the proxy tests set their own.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,25 @@ import pytest
 import trustme
 
 from tests.discovery.servers import PageServer, page_server, write_ca
+
+
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "http_proxy",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "REQUEST_METHOD",
+)
+
+
+@pytest.fixture(autouse=True)
+def _no_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The Go reference as an oracle for value types (``values_oracle.go``).
+"""The Go reference as an oracle for value types, and Go's proxy rules (``values_oracle.go``).
 
 ``go`` builds the oracle against the Go source Debian ships in
 ``golang-github-appc-spec-dev`` (which ``.ci/run`` installs, ``go`` with it).

@@ -1,7 +1,8 @@
 // values_oracle asks the Go reference (appc/spec v0.8.11, as Debian packages
 // it) for its verdict on value types, one JSON request per line on stdin, one
 // JSON answer per line on stdout. The Python tests use it to generate and
-// re-check tests/vectors/*.json and to fuzz appc's value types against Go.
+// re-check tests/vectors/*.json and to fuzz appc's value types against Go,
+// and (kind proxy_for) to check appc's proxy rules against net/http's.
 //
 // Build: GOPATH=/usr/share/gocode GO111MODULE=off go build -o ORACLE values_oracle.go
 package main
@@ -9,6 +10,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"net/url"
 	"os"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/appc/spec/schema"
 	"github.com/appc/spec/schema/types"
 	"github.com/appc/spec/schema/types/resource"
+	"golang.org/x/net/http/httpproxy"
 )
 
 type request struct {
@@ -189,6 +192,31 @@ func handle(r request) (a answer) {
 			return fail(err)
 		}
 		return answer{"ok": true, "output": []string{os, arch, flavor}}
+	case "proxy_for":
+		// The proxy net/http's ProxyFromEnvironment picks for a request URL
+		// (Input), from the variables' values in Raw; "" when none.
+		var c struct {
+			HTTP  string `json:"http"`
+			HTTPS string `json:"https"`
+			No    string `json:"no"`
+			CGI   bool   `json:"cgi"`
+		}
+		if err := json.Unmarshal(r.Raw, &c); err != nil {
+			return fail(err)
+		}
+		u, err := url.Parse(r.Input)
+		if err != nil {
+			return fail(err)
+		}
+		cfg := httpproxy.Config{HTTPProxy: c.HTTP, HTTPSProxy: c.HTTPS, NoProxy: c.No, CGI: c.CGI}
+		proxy, err := cfg.ProxyFunc()(u)
+		if err != nil {
+			return fail(err)
+		}
+		if proxy == nil {
+			return answer{"ok": true, "output": ""}
+		}
+		return answer{"ok": true, "output": proxy.String()}
 	}
 	return answer{"ok": false, "error": "unknown kind " + r.Kind}
 }
