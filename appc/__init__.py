@@ -15,11 +15,9 @@ the store live in their own subpackages (``appc.aci``, ``appc.discovery``,
 
 from __future__ import annotations
 
-import importlib
-
 from typing import TYPE_CHECKING, Any
 
-from appc import errors
+from appc import _lazy, errors
 
 
 if TYPE_CHECKING:
@@ -65,16 +63,11 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is not None:
-        value = getattr(importlib.import_module(module), name)
-        globals()[name] = value
-        return value
     if name == "__version__":
         from importlib.metadata import version
 
         return version("appc")
-    raise AttributeError(f"module 'appc' has no attribute {name!r}")
+    return _lazy.load(globals(), _LAZY, name)
 
 
 def __dir__() -> list[str]:

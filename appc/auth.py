@@ -71,6 +71,11 @@ from typing import Any, Final, Literal, TypeVar, cast
 
 import attrs
 
+from appc._config_dirs import (
+    DEFAULT_LOCAL_CONFIG,
+    DEFAULT_SYSTEM_CONFIG,
+    default_user_config,
+)
 from appc._json import loads
 from appc.errors import AuthConfigError, InvalidManifest
 
@@ -95,10 +100,6 @@ logger = logging.getLogger(__name__)
 MAX_AUTH_FILE_SIZE: Final = 64 << 10
 #: The subdirectory of each configuration directory that holds the files.
 AUTH_DIR: Final = "auth.d"
-#: The distribution's configuration (rkt's ``--system-config``).
-DEFAULT_SYSTEM_CONFIG: Final = Path("/usr/lib/rkt")
-#: The administrator's configuration (rkt's ``--local-config``).
-DEFAULT_LOCAL_CONFIG: Final = Path("/etc/rkt")
 
 #: How an ``auth`` entry authenticates.
 AuthType = Literal["basic", "oauth", "aws"]
@@ -152,16 +153,6 @@ class _SecretHeaders(_FrozenMapping[str, str]):
 
     def __repr__(self) -> str:
         return repr(dict.fromkeys(self, _REDACTED))
-
-
-def default_user_config() -> Path:
-    """The user's configuration directory: ``$XDG_CONFIG_HOME/appc``.
-
-    >>> default_user_config().name
-    'appc'
-    """
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "appc"
 
 
 @attrs.frozen(kw_only=True)

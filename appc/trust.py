@@ -42,6 +42,11 @@ from pathlib import Path
 
 import attrs
 
+from appc._config_dirs import (
+    DEFAULT_LOCAL_CONFIG,
+    DEFAULT_SYSTEM_CONFIG,
+    default_user_config,
+)
 from appc.errors import InvalidACIdentifier, MalformedKey, TrustError
 from appc.names import ACIdentifier
 from appc.signing import MAX_KEY_FILE_SIZE, Keyring, PublicKey
@@ -59,10 +64,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+_KEYS_DIR = "trustedkeys"
 #: The distribution's keys (rkt's ``--system-config``, plus ``trustedkeys``).
-DEFAULT_SYSTEM_DIR = Path("/usr/lib/rkt/trustedkeys")
+DEFAULT_SYSTEM_DIR = DEFAULT_SYSTEM_CONFIG / _KEYS_DIR
 #: The administrator's keys (rkt's ``--local-config``, plus ``trustedkeys``).
-DEFAULT_LOCAL_DIR = Path("/etc/rkt/trustedkeys")
+DEFAULT_LOCAL_DIR = DEFAULT_LOCAL_CONFIG / _KEYS_DIR
 
 _ROOT = "root.d"
 _PREFIX = "prefix.d"
@@ -76,8 +82,7 @@ def default_user_dir() -> Path:
     >>> default_user_dir().parts[-2:]
     ('appc', 'trustedkeys')
     """
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "appc" / "trustedkeys"
+    return default_user_config() / _KEYS_DIR
 
 
 class Tier(enum.Enum):
@@ -172,8 +177,8 @@ class Keystore:
     def from_config_dirs(
         cls,
         *,
-        system_config: str | os.PathLike[str] | None = "/usr/lib/rkt",
-        local_config: str | os.PathLike[str] | None = "/etc/rkt",
+        system_config: str | os.PathLike[str] | None = DEFAULT_SYSTEM_CONFIG,
+        local_config: str | os.PathLike[str] | None = DEFAULT_LOCAL_CONFIG,
         user_config: str | os.PathLike[str] | None = None,
     ) -> Keystore:
         """From configuration directories, as rkt's ``--system-config``/``--local-config`` take them.
@@ -186,17 +191,15 @@ class Keystore:
         PosixPath('/srv/rkt/trustedkeys')
         """
         user = (
-            Path(user_config) / "trustedkeys"
+            Path(user_config) / _KEYS_DIR
             if user_config is not None
             else default_user_dir()
         )
         return cls(
-            system=Path(system_config) / "trustedkeys"
+            system=Path(system_config) / _KEYS_DIR
             if system_config is not None
             else None,
-            local=Path(local_config) / "trustedkeys"
-            if local_config is not None
-            else None,
+            local=Path(local_config) / _KEYS_DIR if local_config is not None else None,
             user=user,
         )
 

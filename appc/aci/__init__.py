@@ -22,9 +22,9 @@ works within named budgets (:mod:`appc.aci.limits`).
 
 from __future__ import annotations
 
-import importlib
-
 from typing import TYPE_CHECKING, Any
+
+from appc import _lazy
 
 
 if TYPE_CHECKING:
@@ -99,12 +99,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'appc.aci' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+    return _lazy.load(globals(), _LAZY, name)
 
 
 def __dir__() -> list[str]:

@@ -24,12 +24,25 @@ import sys
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
+from appc._config_dirs import DEFAULT_LOCAL_CONFIG, DEFAULT_SYSTEM_CONFIG
+
 
 if TYPE_CHECKING:
     from appc.auth import AuthConfig
+    from appc.trust import Keystore
 
 
-__all__ = ["auth_option", "config_options", "load_auth", "notes_to_stderr"]
+__all__ = [
+    "TRUST_DIRS",
+    "auth_option",
+    "config_options",
+    "load_auth",
+    "load_keystore",
+    "notes_to_stderr",
+]
+
+#: The title of the directory options of commands that use only the trust store.
+TRUST_DIRS = "trust directories (rkt's layout; trustedkeys/ is appended)"
 
 #: Said after an auth.d error: how to get going again.
 AUTH_HINT = "fix or remove the file, or pass --no-auth-config"
@@ -38,8 +51,18 @@ AUTH_HINT = "fix or remove the file, or pass --no-auth-config"
 def config_options(parser: argparse.ArgumentParser, title: str) -> None:
     """Add ``--system-config``, ``--local-config`` and ``--user-config`` (rkt's defaults)."""
     group = parser.add_argument_group(title)
-    group.add_argument("--system-config", default="/usr/lib/rkt", metavar="DIR")
-    group.add_argument("--local-config", default="/etc/rkt", metavar="DIR")
+    group.add_argument(
+        "--system-config",
+        default=str(DEFAULT_SYSTEM_CONFIG),
+        metavar="DIR",
+        help="default: %(default)s",
+    )
+    group.add_argument(
+        "--local-config",
+        default=str(DEFAULT_LOCAL_CONFIG),
+        metavar="DIR",
+        help="default: %(default)s",
+    )
     group.add_argument(
         "--user-config", metavar="DIR", help="default: $XDG_CONFIG_HOME/appc"
     )
@@ -61,6 +84,17 @@ def load_auth(args: argparse.Namespace) -> AuthConfig | None:
     from appc.auth import load_auth_config
 
     return load_auth_config(
+        system_config=args.system_config,
+        local_config=args.local_config,
+        user_config=args.user_config,
+    )
+
+
+def load_keystore(args: argparse.Namespace) -> Keystore:
+    """The trust store (``trustedkeys/``) of the directories given."""
+    from appc.trust import Keystore
+
+    return Keystore.from_config_dirs(
         system_config=args.system_config,
         local_config=args.local_config,
         user_config=args.user_config,

@@ -28,9 +28,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from appc.cli._config import (
     AUTH_HINT,
+    TRUST_DIRS,
     auth_option,
     config_options,
     load_auth,
+    load_keystore,
     notes_to_stderr,
 )
 from appc.errors import AppcError, AuthConfigError, DiscoveryError
@@ -42,7 +44,6 @@ if TYPE_CHECKING:
     from appc.discovery import DiscoveryResult
     from appc.signing import PublicKey
     from appc.store import Store, StoredImage
-    from appc.trust import Keystore
 
 
 __all__ = ["register"]
@@ -169,7 +170,7 @@ def register(sub: _Subcommands) -> None:
         action="store_true",
         help="only compare each image with its ID",
     )
-    config_options(verify, "trust directories (rkt's layout; trustedkeys/ is appended)")
+    config_options(verify, TRUST_DIRS)
     verify.set_defaults(func=_image_verify)
     extract = commands.add_parser(
         "extract", help="extract a stored image to a directory"
@@ -200,16 +201,6 @@ def _store(args: argparse.Namespace) -> Store:
     from appc.store import Store
 
     return Store(args.store)
-
-
-def _keystore(args: argparse.Namespace) -> Keystore:
-    from appc.trust import Keystore
-
-    return Keystore.from_config_dirs(
-        system_config=args.system_config,
-        local_config=args.local_config,
-        user_config=args.user_config,
-    )
 
 
 # -- discover -------------------------------------------------------------------
@@ -340,7 +331,7 @@ def _fetch(args: argparse.Namespace) -> int:
         print(f"fetch: {exc}; {AUTH_HINT}", file=sys.stderr)
         return 1
     store = _store(args)
-    keystore = _keystore(args)
+    keystore = load_keystore(args)
     transport = Urllib3Transport(ca_certs=args.ca_certs)
     # What fetch decides on the way (a key trusted from https, a key refused,
     # a broken key URL) is logged: the user must see it.
@@ -455,7 +446,7 @@ def _image_export(args: argparse.Namespace) -> int:
 
 def _image_verify(args: argparse.Namespace) -> int:
     store = _store(args)
-    keystore = None if args.no_signature else _keystore(args)
+    keystore = None if args.no_signature else load_keystore(args)
     refs = args.refs or [None]
     failed = 0
     for ref in refs:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from appc.cli._config import TRUST_DIRS, config_options, load_keystore
 from appc.errors import (
     AppcError,
     PassphraseRequired,
@@ -31,30 +32,11 @@ from appc.errors import (
 # need them pay for it, so `appc validate` starts fast.
 if TYPE_CHECKING:
     from appc.signing import PublicKey
-    from appc.trust import Keystore
 
 
 __all__ = ["register"]
 
 _KEY_ENV = "APPC_SIGNING_KEY"
-
-
-def _config_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group(
-        "trust directories (rkt's layout; trustedkeys/ is appended)"
-    )
-    group.add_argument(
-        "--system-config",
-        default="/usr/lib/rkt",
-        metavar="DIR",
-        help="default: %(default)s",
-    )
-    group.add_argument(
-        "--local-config", default="/etc/rkt", metavar="DIR", help="default: %(default)s"
-    )
-    group.add_argument(
-        "--user-config", metavar="DIR", help="default: $XDG_CONFIG_HOME/appc"
-    )
 
 
 class _Subcommands(Protocol):
@@ -126,7 +108,7 @@ def register(sub: _Subcommands) -> None:
     verify.add_argument(
         "--allow-text", action="store_true", help="accept a text-mode signature"
     )
-    _config_options(verify)
+    config_options(verify, TRUST_DIRS)
     verify.set_defaults(func=_verify)
 
     trust = sub.add_parser(
@@ -143,16 +125,6 @@ def register(sub: _Subcommands) -> None:
     )
     _trust_options(trust)
     trust.set_defaults(func=_trust)
-
-
-def _keystore(args: argparse.Namespace) -> Keystore:
-    from appc.trust import Keystore
-
-    return Keystore.from_config_dirs(
-        system_config=args.system_config,
-        local_config=args.local_config,
-        user_config=args.user_config,
-    )
 
 
 # -- sign -------------------------------------------------------------------
@@ -249,7 +221,7 @@ def _verify(args: argparse.Namespace) -> int:
             source = "the --keyring files"
         else:
             name = args.name or _manifest_name(args.image)
-            store = _keystore(args)
+            store = load_keystore(args)
             keyring = store.keyring_for(name)
             source = f"the trust store for {name!r}"
             if not keyring:
@@ -303,7 +275,7 @@ def _trust_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--mask", action="store_true", help="rm: also mask the key with an empty file"
     )
-    _config_options(parser)
+    config_options(parser, TRUST_DIRS)
 
 
 def _reparse(args: argparse.Namespace) -> tuple[argparse.Namespace, list[str]]:
@@ -336,7 +308,7 @@ def _trust_list(args: argparse.Namespace, extra: list[str]) -> int:
 
     if extra:
         raise TrustError(f"trust list takes no arguments (got {' '.join(extra)})")
-    entries = _keystore(args).entries()
+    entries = load_keystore(args).entries()
     if not entries:
         print("No trusted keys.")
         return 0
@@ -362,7 +334,7 @@ def _trust_rm(args: argparse.Namespace, fingerprints: list[str]) -> int:
         raise TrustError(
             "trust rm needs the fingerprint of the key to remove (see `appc trust list`)"
         )
-    store = _keystore(args)
+    store = load_keystore(args)
     tier = Tier.LOCAL if args.local else Tier.USER
     for fingerprint in fingerprints:
         if args.mask:
@@ -397,7 +369,7 @@ def _trust_add(args: argparse.Namespace, files: list[str]) -> int:
             "aborting due to implicit unbounded trust (root domain): pass --prefix PREFIX to trust the key "
             "for images named PREFIX or PREFIX/..., or --root to trust it for every image"
         )
-    store = _keystore(args)
+    store = load_keystore(args)
     tier = Tier.LOCAL if args.local else Tier.USER
     for location in files:
         if location.startswith(("http://", "https://")):
