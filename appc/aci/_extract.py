@@ -42,7 +42,16 @@ import stat
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from appc.aci._tar import BLKTYPE, CHRTYPE, DIRTYPE, FIFOTYPE, LNKTYPE, SYMTYPE, Member
+from appc.aci._tar import (
+    BLKTYPE,
+    CHRTYPE,
+    DIRTYPE,
+    FIFOTYPE,
+    LNKTYPE,
+    REGULAR_TYPES,
+    SYMTYPE,
+    Member,
+)
 from appc.aci.layout import MANIFEST, normalize_name
 from appc.aci.limits import DEFAULT_LIMITS, Limits
 from appc.aci.reader import (
@@ -132,9 +141,16 @@ class _Tree:
             collections.OrderedDict()
         )
         self._umask = _current_umask()
+        self._mode_mask = 0o7777 & (
+            ~0 if options.preserve_special_bits else ~_SPECIAL_BITS
+        )
+        # The directory of the previous member, as a path and a descriptor.
+        self._last_dir: str | None = None
+        self._last_fd = root_fd
 
     def close(self) -> None:
         """Close every cached descriptor."""
+        self._last_dir = None
         while self._fds:
             os.close(self._fds.popitem()[1])
 
@@ -165,6 +181,7 @@ class _Tree:
             if len(fds) > _OPEN_DIRS:
                 # The least recently used: never the one just opened.
                 os.close(fds.popitem(last=False)[1])
+                self._last_dir = None  # it may have been that one
         return fd
 
     def parent(self, parts: tuple[str, ...]) -> int:
@@ -172,40 +189,32 @@ class _Tree:
         return self.dir_fd(parts[:-1], create=True)
 
     def mode(self, member: Member) -> int:
-        mode = stat.S_IMODE(member.mode)
-        if not self.options.preserve_special_bits:
-            mode &= ~_SPECIAL_BITS
-        return mode
+        """The permission bits to give ``member`` (setuid/setgid if allowed)."""
+        return member.mode & self._mode_mask
 
     def add(
         self,
         member: Member,
-        parts: tuple[str, ...],
+        path: str,
         data: Iterable[bytes | memoryview] = (),
     ) -> None:
         """Create one member; ``data`` is the content of a regular file."""
-        path = "/".join(parts)
         try:
-            self._add(member, parts, path, data)
+            if member.type in REGULAR_TYPES:
+                self._file(member, path, data)
+            else:
+                self._add(member, tuple(path.split("/")), path)
         except OSError as exc:
             raise _os_error(path, exc) from exc
 
-    def _add(
-        self,
-        member: Member,
-        parts: tuple[str, ...],
-        path: str,
-        data: Iterable[bytes | memoryview],
-    ) -> None:
+    def _add(self, member: Member, parts: tuple[str, ...], path: str) -> None:
         name = parts[-1]
         kind = member.type
         if kind == DIRTYPE:
             self._directory(member, parts)
             return
         fd = self.parent(parts)
-        if member.is_regular:
-            self._file(member, fd, name, data)
-        elif kind == SYMTYPE:
+        if kind == SYMTYPE:
             os.symlink(member.linkname, name, dir_fd=fd)
             self._owner_and_time(member, fd, name)
         elif kind == LNKTYPE:
@@ -226,12 +235,23 @@ class _Tree:
         self.dirs[parts] = _DirMeta(member)
 
     def _file(
-        self, member: Member, dir_fd: int, name: str, data: Iterable[bytes | memoryview]
+        self, member: Member, path: str, data: Iterable[bytes | memoryview]
     ) -> None:
+        # The hot path of extraction: one call per file, the directory of the
+        # previous member reused without a lookup.
+        slash = path.rfind("/")
+        parent = path[:slash] if slash > 0 else ""
+        if parent == self._last_dir:
+            dir_fd = self._last_fd
+        else:
+            dir_fd = self._last_fd = self.dir_fd(
+                tuple(parent.split("/")) if parent else (), create=True
+            )
+            self._last_dir = parent
         # Created with its final mode when the umask lets it through; fchmod
         # otherwise (one system call less per file in the common case).
-        mode = self.mode(member)
-        fd = os.open(name, _FILE_FLAGS, mode & 0o777, dir_fd=dir_fd)
+        mode = member.mode & self._mode_mask
+        fd = os.open(path[slash + 1 :], _FILE_FLAGS, mode & 0o777, dir_fd=dir_fd)
         try:
             for piece in data:
                 written = os.write(fd, piece)
@@ -448,7 +468,7 @@ def _extract_into(temp: str, scan: ArchiveScan, options: _Options) -> ImageManif
     try:
         seen = 0
         issues = scan.checker.issues
-        data = scan.reader.iter_data
+        reader = scan.reader
         for member, path in scan:
             if len(issues) != seen:
                 _raise_first(scan, seen)
@@ -457,7 +477,11 @@ def _extract_into(temp: str, scan: ArchiveScan, options: _Options) -> ImageManif
             if path == MANIFEST:
                 manifest_member = member
                 continue
-            tree.add(member, tuple(path.split("/")), data() if member.size else ())
+            if member.size:
+                view = reader.data_view()
+                tree.add(member, path, reader.iter_data() if view is None else (view,))
+            else:
+                tree.add(member, path)
         scan.reader.drain()
         scan.checker.finish()
         _raise_first(scan, seen)
@@ -467,7 +491,7 @@ def _extract_into(temp: str, scan: ArchiveScan, options: _Options) -> ImageManif
         manifest, issues = manifest_issues(scan.manifest_bytes)
         if manifest is None:
             raise InvalidImage("invalid app container image", issues)
-        tree.add(manifest_member, (MANIFEST,), (scan.manifest_bytes,))
+        tree.add(manifest_member, MANIFEST, (scan.manifest_bytes,))
         tree.finish_dirs()
         return manifest
     finally:

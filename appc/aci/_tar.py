@@ -28,6 +28,7 @@ import struct
 
 from collections.abc import Iterator
 from typing import Final
+from zlib import adler32 as _adler32
 
 import attrs
 
@@ -44,6 +45,7 @@ __all__ = [
     "FIFOTYPE",
     "LNKTYPE",
     "REGTYPE",
+    "REGULAR_TYPES",
     "SYMTYPE",
     "Member",
     "TarEntry",
@@ -73,7 +75,7 @@ _GNU_LONGLINK: Final = "K"
 _MEMBER_TYPES: Final = frozenset(
     (REGTYPE, AREGTYPE, LNKTYPE, SYMTYPE, CHRTYPE, BLKTYPE, DIRTYPE, FIFOTYPE, CONTTYPE)
 )
-_REGULAR_TYPES: Final = frozenset((REGTYPE, AREGTYPE, CONTTYPE))
+REGULAR_TYPES: Final = frozenset((REGTYPE, AREGTYPE, CONTTYPE))
 _TYPE_NAMES: Final = {
     _PAX_GLOBAL_TYPE: "PAX global header",
     "S": "GNU sparse file",
@@ -231,12 +233,70 @@ class Member:
         >>> Member(name="a", type="0").is_regular, Member(name="a", type="5").is_regular
         (True, False)
         """
-        return self.type in _REGULAR_TYPES
+        return self.type in REGULAR_TYPES
 
     @property
     def is_dir(self) -> bool:
         """Whether the member is a directory."""
         return self.type == DIRTYPE
+
+
+# The header most archives hold, matched in one go: canonical octal numbers
+# (zero-padded digits and a NUL, as GNU tar, Go and Python write them), a
+# ustar or GNU magic, an empty name prefix and a type that needs neither device
+# numbers nor extended headers. Such a header means the same to every reader;
+# any other goes through TarReader._next_slow. The lookaheads capture a
+# string field up to its first NUL, as both readers cut it.
+_PLAIN_HEADER: Final = re.compile(
+    rb"(?s)(?=([^\0]{0,100})).{100}"  # name
+    rb"([0-7]{7})\0([0-7]{7})\0([0-7]{7})\0"  # mode, uid, gid
+    rb"([0-7]{11})\0([0-7]{11})\0"  # size, mtime
+    rb"([0-7]{6})\0 "  # checksum
+    rb"([012567])"  # type: file, hard link, symlink, directory, fifo
+    rb"(?=([^\0]{0,100})).{100}"  # link name
+    rb"(?:ustar\x0000|ustar  \0)"  # POSIX or GNU magic
+    rb"(?=([^\0]{0,32})).{32}(?=([^\0]{0,32})).{32}"  # owner names
+    rb".{16}\0"  # device numbers; the prefix starts with NUL
+)
+
+
+def _plain_member(block: bytes, max_name_length: int) -> Member | None:
+    """The member of a plain header block, or None to take the slow path.
+
+    Returns what the slow path would for the same block. The unsigned sum
+    of bytes is taken with ``adler32`` over spans too short to wrap its
+    modulus (255 * 256 < 65521).
+    """
+    match = _PLAIN_HEADER.match(block)
+    if match is None:
+        return None
+    name, mode, uid, gid, size, mtime, checksum, kind, link, uname, gname = (
+        match.groups()
+    )
+    if int(checksum, 8) != (
+        (_adler32(block[:148], 0) & 0xFFFF)
+        + (_adler32(block[156:412], 0) & 0xFFFF)
+        + (_adler32(block[412:], 0) & 0xFFFF)
+        + 256  # the checksum field, counted as eight spaces
+    ):
+        return None
+    length = int(size, 8)
+    if (length and kind not in b"07") or (
+        len(name) > max_name_length or len(link) > max_name_length
+    ):
+        return None
+    return Member(
+        name=name.decode("utf-8", "surrogateescape"),
+        type=kind.decode(),
+        mode=int(mode, 8),
+        uid=int(uid, 8),
+        gid=int(gid, 8),
+        size=length,
+        mtime_ns=int(mtime, 8) * 1_000_000_000,
+        linkname=link.decode("utf-8", "surrogateescape") if link else "",
+        uname=uname.decode("utf-8", "surrogateescape") if uname else "",
+        gname=gname.decode("utf-8", "surrogateescape") if gname else "",
+    )
 
 
 def _parse_pax(data: bytes) -> dict[str, bytes]:
@@ -398,6 +458,20 @@ class TarReader:
             left -= piece
             yield memoryview(self._buf)[pos : pos + piece]
 
+    def data_view(self) -> memoryview | None:
+        """All the unread data of the current member, if the buffer holds it.
+
+        Consumes it and returns a view; None (consuming nothing) when the data
+        runs past the current chunk: then use :meth:`iter_data`.
+        """
+        pos = self._pos
+        end = pos + self._data_left
+        if end > len(self._buf):
+            return None
+        self._pos = end
+        self._data_left = 0
+        return memoryview(self._buf)[pos:end]
+
     def read_data(self) -> bytes:
         """The whole data of the current member (callers bound its size first)."""
         return b"".join(self.iter_data())
@@ -405,25 +479,64 @@ class TarReader:
     # -- headers -----------------------------------------------------------
 
     def __iter__(self) -> Iterator[Member]:
-        while True:
-            member = self._next()
+        max_name_length = self._limits.max_name_length
+        max_members = self._limits.max_members
+        while not self.ended:
+            if self._data_left or self._pad_left:
+                self._skip(self._data_left + self._pad_left)
+                self._data_left = self._pad_left = 0
+            start = self._offset + self._pos
+            block = self._take(BLOCK_SIZE)
+            member = (
+                _plain_member(block, max_name_length)
+                if len(block) == BLOCK_SIZE
+                else None
+            )
+            if member is not None:
+                # _admit, inlined: this is the path of nearly every member.
+                self._members += 1
+                if self._members > max_members:
+                    self._too_many_members()
+                member.raw = block
+                member.offset = start
+                if member.type in REGULAR_TYPES:
+                    self._data_left = size = member.size
+                    self._pad_left = -size % BLOCK_SIZE
+                yield member
+                continue
+            member = self._next_slow(block, start)
             if member is None:
                 return
             yield member
 
-    def _next(self) -> Member | None:
-        if self.ended:
-            return None
-        if self._data_left or self._pad_left:
-            self._skip(self._data_left + self._pad_left)
-            self._data_left = self._pad_left = 0
-        start = self.offset
+    def _admit(self, member: Member, raw: bytes, start: int) -> Member:
+        """Count ``member`` against the budget and make it the current one."""
+        self._members += 1
+        if self._members > self._limits.max_members:
+            self._too_many_members()
+        member.raw = raw
+        member.offset = start
+        self._data_left = left = member.size if member.type in REGULAR_TYPES else 0
+        self._pad_left = -left % BLOCK_SIZE
+        return member
+
+    def _too_many_members(self) -> None:
+        limit = self._limits.max_members
+        raise LimitExceeded(
+            "max_members",
+            limit,
+            f"more than {limit} members in the archive (max_members)",
+        )
+
+    def _next_slow(self, block: bytes, start: int) -> Member | None:
+        """Every header form: extended headers, checksum variants, refusals."""
         raw: list[bytes] = []
         pax: dict[str, bytes] | None = None
         long_name: bytes | None = None
         long_link: bytes | None = None
         while True:
-            block = self._take(BLOCK_SIZE)
+            if raw:
+                block = self._take(BLOCK_SIZE)
             if not block:
                 if raw:
                     raise ArchiveError(
@@ -471,20 +584,8 @@ class TarReader:
             if kind not in _MEMBER_TYPES:
                 what = _TYPE_NAMES.get(kind, f"type {kind!r}")
                 raise ArchiveError(f"unsupported tar member ({what})")
-            self._members += 1
-            if self._members > self._limits.max_members:
-                limit = self._limits.max_members
-                raise LimitExceeded(
-                    "max_members",
-                    limit,
-                    f"more than {limit} members in the archive (max_members)",
-                )
             member = self._member(block, kind, pax, long_name, long_link)
-            member.raw = block if len(raw) == 1 else b"".join(raw)
-            member.offset = start
-            self._data_left = left = member.size if member.type in _REGULAR_TYPES else 0
-            self._pad_left = -left % BLOCK_SIZE
-            return member
+            return self._admit(member, block if len(raw) == 1 else b"".join(raw), start)
 
     def _end_of_archive(self) -> None:
         second = self._take(BLOCK_SIZE)
@@ -615,7 +716,7 @@ class TarReader:
             )
         if size < 0:
             raise ArchiveError(f"member {name!r} has a negative size")
-        if size and kind not in _REGULAR_TYPES:
+        if size and kind not in REGULAR_TYPES:
             # Readers disagree on whether such data is skipped.
             raise ArchiveError(
                 f"member {name!r} is not a regular file but has {size} bytes of data"

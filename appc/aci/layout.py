@@ -31,6 +31,7 @@ the rule; the rules below are ours, where actool is unsafe:
 from __future__ import annotations
 
 import json
+import re
 
 from collections import deque
 from typing import Final
@@ -60,6 +61,12 @@ _SYMLINK: Final = "2"
 _DIRECTORY: Final = "5"
 _IMPLICIT_DIR: Final = "implicit"  # a parent that has no member of its own
 _KNOWN: Final = frozenset(("0", "\0", "7", "1", "2", "3", "4", "5", "6"))
+_DIRECTORIES: Final = frozenset((_DIRECTORY, _IMPLICIT_DIR))
+# Kinds that need no check beyond their name and parent: files, directories.
+_PLAIN_KINDS: Final = frozenset(("0", "7", _DIRECTORY))
+# A name below rootfs/ without empty, "." or ".." components (one trailing
+# slash allowed): normalize_name would return it unchanged.
+_PLAIN_NAME: Final = re.compile(r"rootfs(?:/(?!\.\.?(?:/|\Z))[^/]+)+/?")
 
 
 def _quote(name: str) -> str:
@@ -122,6 +129,17 @@ class LayoutChecker:
         >>> LayoutChecker().add("./rootfs/a/../b", "0") is None
         True
         """
+        if kind in _PLAIN_KINDS and _PLAIN_NAME.fullmatch(name) is not None:
+            # The common case, decided here as the general path below would:
+            # a clean name whose parent is rootfs or a known directory.
+            path = name[:-1] if name[-1] == "/" else name
+            types = self._types
+            parent = path[: path.rfind("/")]
+            if (parent == ROOTFS or types.get(parent) in _DIRECTORIES) and (
+                path not in types
+            ):
+                types[path] = kind
+                return path
         parts = normalize_name(name)
         if isinstance(parts, str):
             self._issue(name, parts, unsafe=True)
@@ -200,7 +218,7 @@ class LayoutChecker:
                     path, f"path passes through the symlink {parent}", unsafe=True
                 )
                 return False
-            if kind not in (_DIRECTORY, _IMPLICIT_DIR):
+            if kind not in _DIRECTORIES:
                 self._issue(path, f"parent {parent} is not a directory", unsafe=True)
                 return False
             break
