@@ -482,11 +482,21 @@ class TarReader:
         max_name_length = self._limits.max_name_length
         max_members = self._limits.max_members
         while not self.ended:
+            pos = self._pos
             if self._data_left or self._pad_left:
-                self._skip(self._data_left + self._pad_left)
+                pos += self._data_left + self._pad_left
                 self._data_left = self._pad_left = 0
-            start = self._offset + self._pos
-            block = self._take(BLOCK_SIZE)
+                if pos > len(self._buf):
+                    self._skip(pos - self._pos)
+                    pos = self._pos
+            start = self._offset + pos
+            end = pos + BLOCK_SIZE
+            if end <= len(self._buf):
+                block = self._buf[pos:end]
+                self._pos = end
+            else:
+                self._pos = pos
+                block = self._take(BLOCK_SIZE)
             member = (
                 _plain_member(block, max_name_length)
                 if len(block) == BLOCK_SIZE

@@ -13,6 +13,7 @@ appc version ...
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 
@@ -65,6 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``appc`` command and return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if argv is None:
+        # The process is the command: what the imports made lives as long as
+        # it does, so keep the cyclic collector from walking it again and
+        # again (extracting 30,000 members runs the collector hundreds of
+        # times; about 3 % of the CPU time).
+        gc.freeze()
     try:
         code: int = args.func(args)
     except AppcError as exc:

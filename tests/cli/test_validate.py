@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import pathlib
@@ -293,3 +294,20 @@ def test_actool_crash_is_our_clean_error(
         1,
         f"{path}: error unmarshaling manifest: ACKind must be set\n  $.acKind: ACKind must be set\n",
     )
+
+
+def test_the_command_process_freezes_its_startup_objects(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Only when main() runs as the process's command (argv from sys.argv):
+    # a program that calls main([...]) keeps its collector as it was.
+    assert gc.get_freeze_count() == 0
+    assert main(["version"]) == 0
+    assert gc.get_freeze_count() == 0
+    monkeypatch.setattr("sys.argv", ["appc", "version"])
+    try:
+        assert main() == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+    assert "appc version" in capsys.readouterr().out
