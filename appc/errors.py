@@ -30,7 +30,8 @@ The hierarchy::
     │   │   ├── TLSError, InsecureRedirect, TooManyRedirects
     │   │   ├── ResponseTooLarge, HTTPStatusError
     │   │   └── ProxyError                       the proxy, not the server; ``.proxy``
-    │   └── ImageMismatch                        manifest name/labels not as asked
+    │   ├── ImageMismatch                        manifest name/labels not as asked
+    │   └── DependencyError                      a dependency cycle, or too many
     ├── StoreError(AppcError)
     │   ├── ImageNotFound(StoreError, LookupError)
     │   ├── AmbiguousImage(StoreError, LookupError)
@@ -78,6 +79,7 @@ __all__ = [
     "AuthConfigError",
     "BadSignature",
     "ConversionError",
+    "DependencyError",
     "DigestMismatch",
     "DiscoveryError",
     "ExpiredKey",
@@ -550,7 +552,15 @@ class ProxyError(TransportError):
 
 
 class ImageMismatch(FetchError):
-    """The fetched image's manifest name or labels differ from those asked for."""
+    """The fetched image is not the one asked for.
+
+    Its manifest name or labels differ from those asked for, or, for a
+    dependency, its image ID or size differs from the declared one.
+    """
+
+
+class DependencyError(FetchError):
+    """An image's dependencies cannot be fetched: they form a cycle, or too many."""
 
 
 class AmbiguousImage(StoreError, LookupError):

@@ -68,7 +68,9 @@ from appc.discovery import (
 )
 from appc.discovery.resolver import host_os_arch
 from appc.errors import (
+    AmbiguousImage,
     AppcError,
+    DependencyError,
     FetchError,
     HTTPStatusError,
     ImageMismatch,
@@ -83,12 +85,14 @@ from appc.store import PartialDownload, Remote, Store, StoredImage
 if TYPE_CHECKING:
     from appc.labels import Labels
     from appc.manifest import ImageManifest
+    from appc.model.dependency import Dependency
     from appc.signing import Keyring, PublicKey, Signer
     from appc.trust import Keystore
 
 
 __all__ = [
     "CHUNK_SIZE",
+    "MAX_DEPENDENCIES",
     "MAX_RESTARTS",
     "MAX_RESUMES",
     "PULL_POLICIES",
@@ -108,6 +112,9 @@ CHUNK_SIZE: Final = 1 << 20
 MAX_RESUMES: Final = 3
 #: How many times one fetch starts over because the file changed mid-download.
 MAX_RESTARTS: Final = 1
+#: Images one fetch pulls in as dependencies, all levels together; a larger
+#: graph is refused (rkt has neither a bound nor a cycle check).
+MAX_DEPENDENCIES: Final = 256
 # Chunks queued for each worker: memory is about (workers x depth x CHUNK_SIZE).
 _QUEUE_DEPTH = 8
 # Bytes written between two requests to start writing back to disk.
@@ -143,6 +150,9 @@ class FetchResult:
     the image bytes received by this call. ``signer`` is None for an image
     served from the store (it was verified when stored: ``image.signer`` is
     its fingerprint). ``source`` is where the bytes came from.
+    ``dependencies`` are the images the manifest depends on, at every level,
+    each once, in the order they were fetched (depth first, in declaration
+    order, as rkt); empty when fetched with ``dependencies=False``.
     """
 
     image: StoredImage
@@ -150,6 +160,7 @@ class FetchResult:
     source: str
     cached: bool
     downloaded: int
+    dependencies: tuple[FetchResult, ...] = ()
 
     @property
     def image_id(self) -> ImageID:
@@ -1101,6 +1112,7 @@ def fetch(
     port: int | None = None,
     progress: ProgressCallback | None = None,
     pull_policy: PullPolicy = "update",
+    dependencies: bool = True,
 ) -> FetchResult:
     """Fetch an image by name, URL or file into the store, verified (see the module docs).
 
@@ -1126,6 +1138,17 @@ def fetch(
     signed, when stored, by a key trusted for its name today. A file is
     imported under every policy.
 
+    With ``dependencies`` (the default, as ``rkt fetch``), the images the
+    manifest depends on are fetched next, recursively, by discovery of their
+    name and labels, with the same checks and the same pull policy (they are
+    in ``FetchResult.dependencies``). A dependency that names an image ID is
+    taken from the store when it holds that image (and, unless
+    ``Insecure.IMAGE``, its signer is still trusted); whatever is fetched
+    must have the declared ID and, when declared, size (of the ACI file), or
+    :class:`~appc.errors.ImageMismatch` is raised. A cycle, or more than
+    :data:`MAX_DEPENDENCIES` images, raises
+    :class:`~appc.errors.DependencyError`.
+
     Raises :class:`~appc.errors.DiscoveryError`,
     :class:`~appc.errors.FetchError` (network, mismatching image),
     :class:`~appc.errors.SignatureError` (a signature that does not verify, or
@@ -1147,36 +1170,110 @@ def fetch(
             f"unknown pull policy {pull_policy!r} (use one of {', '.join(PULL_POLICIES)})"
         )
     kind, value = classify(image)
-    used_store = store if store is not None else Store()
     if keystore is None:
         from appc.trust import Keystore
 
         keystore = Keystore()
-    if kind != "file" and pull_policy != "update":
-        try:
-            return _from_store(
-                kind,
-                value,
-                labels,
-                store=used_store,
-                keystore=keystore,
-                check_signatures=Insecure.IMAGE not in insecure,
-            )
-        except ImageNotFound as exc:
-            if pull_policy == "never":
-                raise ImageNotFound(
-                    f"{exc}; the pull policy is never: fetch it with "
-                    "--pull-policy=new or --pull-policy=update"
-                ) from exc
-            logger.info("%s: fetching it", exc)
-    with _client(transport, insecure, host_headers) as client:
-        fetcher = _Fetcher(
-            store=used_store,
+    with contextlib.ExitStack() as stack:
+        session = _Session(
+            stack,
+            store=store if store is not None else Store(),
             keystore=keystore,
-            client=client,
             insecure=insecure,
+            transport=transport,
+            host_headers=host_headers,
+            port=port,
             progress=progress,
+            pull_policy=pull_policy,
+            trust_keys_from_https=trust_keys_from_https,
+            accept_key=accept_key,
         )
+        result = session.get(kind, value, labels)
+        if dependencies:
+            result = attrs.evolve(
+                result, dependencies=_fetch_dependencies(result, session)
+            )
+        return result
+
+
+class _Session:
+    """The fetches of one call: the image, then its dependencies.
+
+    One pull policy and one HTTP client for all of them; the client is made
+    on first need, so an answer from the store makes none.
+    """
+
+    def __init__(
+        self,
+        stack: contextlib.ExitStack,
+        *,
+        store: Store,
+        keystore: Keystore,
+        insecure: Insecure,
+        transport: Transport | None,
+        host_headers: Mapping[str, Mapping[str, str]] | None,
+        port: int | None,
+        progress: ProgressCallback | None,
+        pull_policy: PullPolicy,
+        trust_keys_from_https: bool,
+        accept_key: AcceptKey | None,
+    ) -> None:
+        self.store = store
+        self.keystore = keystore
+        self.insecure = insecure
+        self._stack = stack
+        self._transport = transport
+        self._host_headers = host_headers
+        self._port = port
+        self._progress = progress
+        self._pull_policy = pull_policy
+        self._trust_keys_from_https = trust_keys_from_https
+        self._accept_key = accept_key
+        self._fetcher: _Fetcher | None = None
+
+    @property
+    def check_signatures(self) -> bool:
+        return Insecure.IMAGE not in self.insecure
+
+    def fetcher(self) -> _Fetcher:
+        if self._fetcher is None:
+            client = self._stack.enter_context(
+                _client(self._transport, self.insecure, self._host_headers)
+            )
+            self._fetcher = _Fetcher(
+                store=self.store,
+                keystore=self.keystore,
+                client=client,
+                insecure=self.insecure,
+                progress=self._progress,
+            )
+        return self._fetcher
+
+    def get(
+        self,
+        kind: Literal["name", "url", "file"],
+        value: str,
+        labels: Mapping[str, str] | None,
+    ) -> FetchResult:
+        """One image, by the pull policy: from the store or the network."""
+        if kind != "file" and self._pull_policy != "update":
+            try:
+                return _from_store(
+                    kind,
+                    value,
+                    labels,
+                    store=self.store,
+                    keystore=self.keystore,
+                    check_signatures=self.check_signatures,
+                )
+            except ImageNotFound as exc:
+                if self._pull_policy == "never":
+                    raise ImageNotFound(
+                        f"{exc}; the pull policy is never: fetch it with "
+                        "--pull-policy=new or --pull-policy=update"
+                    ) from exc
+                logger.info("%s: fetching it", exc)
+        fetcher = self.fetcher()
         if kind == "file":
             return fetcher.image_from_file(value)
         if kind == "url":
@@ -1187,12 +1284,97 @@ def fetch(
             fetcher,
             value,
             labels,
-            port=port,
-            transport=client.transport,
-            host_headers=host_headers,
-            trust_keys_from_https=trust_keys_from_https,
-            accept_key=accept_key,
+            port=self._port,
+            transport=fetcher.client.transport,
+            host_headers=self._host_headers,
+            trust_keys_from_https=self._trust_keys_from_https,
+            accept_key=self._accept_key,
         )
+
+    def stored(self, image_hash: str) -> FetchResult | None:
+        """The stored image with this ID (or unique ID prefix), if it may be used."""
+        try:
+            image = self.store.get(image_hash)
+        except (ImageNotFound, AmbiguousImage):
+            return None
+        if _unusable(image, self.keystore, check_signatures=self.check_signatures):
+            return None
+        self.store.touch(image.id)
+        return FetchResult(
+            image=image,
+            signer=None,
+            source=image.source or str(image.path),
+            cached=True,
+            downloaded=0,
+        )
+
+
+def _fetch_dependencies(top: FetchResult, session: _Session) -> tuple[FetchResult, ...]:
+    """Every dependency of ``top``, recursively, each fetched once (see :func:`fetch`)."""
+    from appc.aci import read_manifest
+
+    fetched: list[FetchResult] = []
+    # One fetch per distinct declaration (name, labels, ID): a dependency
+    # shared by two branches is fetched once.
+    by_declaration: dict[tuple[str, tuple[tuple[str, str], ...], str], FetchResult] = {}
+
+    def visit(image: FetchResult, chain: tuple[StoredImage, ...]) -> None:
+        for dependency in read_manifest(image.image.path).dependencies:
+            declared = str(dependency.image_id or "")
+            key = (
+                str(dependency.image_name),
+                tuple(sorted(dependency.labels.items())),
+                declared,
+            )
+            found = by_declaration.get(key)
+            if found is None:
+                if len(by_declaration) >= MAX_DEPENDENCIES:
+                    raise DependencyError(
+                        f"{top.image.ref()} depends on more than {MAX_DEPENDENCIES} "
+                        "images (MAX_DEPENDENCIES)"
+                    )
+                found = _dependency(dependency, declared, session, chain[-1])
+                by_declaration[key] = found
+                new = True
+            else:
+                new = False
+            if any(found.image_id == link.id for link in chain):
+                cycle = [*chain, found.image]
+                start = next(
+                    i for i, link in enumerate(cycle) if link.id == found.image_id
+                )
+                raise DependencyError(
+                    "dependency cycle: "
+                    + " -> ".join(link.ref() for link in cycle[start:])
+                )
+            if new:
+                fetched.append(found)
+                visit(found, (*chain, found.image))
+
+    visit(top, (top.image,))
+    return tuple(fetched)
+
+
+def _dependency(
+    dependency: Dependency, declared: str, session: _Session, parent: StoredImage
+) -> FetchResult:
+    """Fetch one dependency of ``parent`` and check it is the one declared."""
+    name = str(dependency.image_name)
+    result = session.stored(declared) if declared else None
+    if result is None:
+        logger.info("fetching %s, a dependency of %s", name, parent.ref())
+        result = session.get("name", name, dict(dependency.labels))
+    if not str(result.image_id).startswith(declared):
+        raise ImageMismatch(
+            f"dependency {name} of {parent.ref()}: the image fetched is "
+            f"{result.image_id}, not {declared} as declared"
+        )
+    if dependency.size and result.image.size != dependency.size:
+        raise ImageMismatch(
+            f"dependency {name} of {parent.ref()}: the image fetched has "
+            f"{result.image.size} bytes, not {dependency.size} as declared"
+        )
+    return result
 
 
 def _fetch_name(

@@ -127,6 +127,11 @@ def register(sub: _Subcommands) -> None:
         help="trust the CAs in this PEM file (default: the system's)",
     )
     fetch.add_argument("--full", action="store_true", help="print full image IDs")
+    fetch.add_argument(
+        "--no-deps",
+        action="store_true",
+        help="do not fetch the images the manifest depends on (fetched by default, as rkt)",
+    )
     auth_option(fetch)
     _store_option(fetch)
     config_options(
@@ -351,13 +356,23 @@ def _fetch(args: argparse.Namespace) -> int:
                         port=args.port,
                         progress=progress,
                         pull_policy=args.pull_policy,
+                        dependencies=not args.no_deps,
                     )
-                if result.signer is not None:
-                    print("signature verified:", file=sys.stderr)
-                    for user_id in result.signer.user_ids or (
-                        result.signer.fingerprint,
-                    ):
-                        print(f"  {user_id}", file=sys.stderr)
+                for fetched in (result, *result.dependencies):
+                    if fetched.signer is not None:
+                        of = "" if fetched is result else f" of {fetched.image.ref()}"
+                        print(f"signature{of} verified:", file=sys.stderr)
+                        for user_id in fetched.signer.user_ids or (
+                            fetched.signer.fingerprint,
+                        ):
+                            print(f"  {user_id}", file=sys.stderr)
+                for dependency in result.dependencies:
+                    shown = (
+                        dependency.image_id if args.full else dependency.image.short_id
+                    )
+                    print(
+                        f"dependency {dependency.image.ref()}: {shown}", file=sys.stderr
+                    )
                 print(result.image_id if args.full else result.image.short_id)
     finally:
         transport.close()

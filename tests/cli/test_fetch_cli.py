@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 from collections.abc import Generator, Mapping
@@ -15,7 +16,7 @@ import pytest
 from appc import cli
 from appc.cli import _fetch
 from appc.image_id import ImageID
-from appc.signing import PublicKey, format_fingerprint
+from appc.signing import PublicKey, format_fingerprint, sign
 from appc.store import Store
 from appc.trust import Keystore
 
@@ -519,3 +520,56 @@ def test_discover_warns_about_aws_and_bad_files(
     err = capsys.readouterr().err
     assert err.startswith(f"discover: {path}: not valid JSON")
     assert err.endswith("; fix or remove the file, or pass --no-auth-config\n")
+
+
+def test_fetch_with_dependencies(
+    repo: Repo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = make_aci(
+        "127.0.0.1/base", {"version": "1.0", "os": "linux", "arch": "amd64"}
+    )
+    server = repo.server
+    server.add_page(
+        "/base",
+        meta_page(
+            (
+                "ac-discovery",
+                f"127.0.0.1 {server.url}/images/{{name}}-{{version}}-{{os}}-{{arch}}.{{ext}}",
+            )
+        ),
+    )
+    base_path = "/images/127.0.0.1/base-1.0-linux-amd64.aci"
+    server.add_file(base_path, base.data)
+    server.add_file(
+        base_path + ".asc", sign(io.BytesIO(base.data), KEY.secret).encode()
+    )
+    app = make_aci(
+        NAME,
+        {"version": "1.0", "os": "linux", "arch": "amd64"},
+        dependencies=[
+            {
+                "imageName": "127.0.0.1/base",
+                "imageID": str(base.image_id),
+                "labels": [{"name": "version", "value": "1.0"}],
+            }
+        ],
+    )
+    repo.serve(app)
+    repo.trust(prefix="127.0.0.1")
+    assert run(*fetch_args(repo, "--no-deps", f"{NAME}:1.0")) == 0
+    captured = capsys.readouterr()
+    assert captured.out == app.image_id.short() + "\n"
+    assert "dependency" not in captured.err
+    assert repo.requests_to(base_path) == []
+    assert run(*fetch_args(repo, f"{NAME}:1.0")) == 0
+    captured = capsys.readouterr()
+    # stdout stays one ID per image asked for; the dependencies go to stderr.
+    assert captured.out == app.image_id.short() + "\n"
+    assert (
+        "signature of 127.0.0.1/base:1.0,arch=amd64,os=linux verified:\n"
+        "  Repo Signer <repo@example.com>"
+    ) in captured.err
+    assert (
+        f"dependency 127.0.0.1/base:1.0,arch=amd64,os=linux: {base.image_id.short()}"
+        in captured.err
+    )

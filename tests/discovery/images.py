@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import attrs
@@ -27,18 +27,21 @@ def make_aci(
     *,
     files: Mapping[str, bytes] | None = None,
     compression: Literal["gzip", "none"] = "gzip",
+    dependencies: Sequence[Mapping[str, object]] = (),
 ) -> Built:
-    """An ACI holding ``rootfs/`` and ``files`` (paths under rootfs)."""
-    manifest = load_image_manifest(
-        json.dumps(
-            {
-                "acKind": "ImageManifest",
-                "acVersion": "0.8.11",
-                "name": name,
-                "labels": [{"name": k, "value": v} for k, v in (labels or {}).items()],
-            }
-        )
-    )
+    """An ACI holding ``rootfs/`` and ``files`` (paths under rootfs).
+
+    ``dependencies`` go into the manifest as they are (JSON objects).
+    """
+    document: dict[str, object] = {
+        "acKind": "ImageManifest",
+        "acVersion": "0.8.11",
+        "name": name,
+        "labels": [{"name": k, "value": v} for k, v in (labels or {}).items()],
+    }
+    if dependencies:
+        document["dependencies"] = list(dependencies)
+    manifest = load_image_manifest(json.dumps(document))
     out = io.BytesIO()
     with ImageWriter(out, manifest, compression=compression) as writer:
         writer.add_directory("rootfs")
