@@ -30,8 +30,8 @@ The hierarchy::
     │   │   ├── TLSError, InsecureRedirect, TooManyRedirects
     │   │   ├── ResponseTooLarge, HTTPStatusError
     │   │   └── ProxyError                       the proxy, not the server; ``.proxy``
-    │   ├── ImageMismatch                        manifest name/labels not as asked
-    │   └── DependencyError                      a dependency cycle, or too many
+    │   └── ImageMismatch                        manifest name/labels not as asked
+    ├── DependencyError(AppcError)               a dependency cycle, or too many images
     ├── StoreError(AppcError)
     │   ├── ImageNotFound(StoreError, LookupError)
     │   ├── AmbiguousImage(StoreError, LookupError)
@@ -559,8 +559,11 @@ class ImageMismatch(FetchError):
     """
 
 
-class DependencyError(FetchError):
-    """An image's dependencies cannot be fetched: they form a cycle, or too many."""
+class DependencyError(AppcError):
+    """An image's dependencies cannot be used: they form a cycle, or too many images.
+
+    Raised by :func:`appc.fetch.fetch` and :func:`appc.render.render`.
+    """
 
 
 class AmbiguousImage(StoreError, LookupError):

@@ -79,6 +79,7 @@ from appc.errors import (
     UntrustedKey,
 )
 from appc.image_id import ImageID
+from appc.render import MAX_DEPENDENCIES
 from appc.store import PartialDownload, Remote, Store, StoredImage
 
 
@@ -112,9 +113,6 @@ CHUNK_SIZE: Final = 1 << 20
 MAX_RESUMES: Final = 3
 #: How many times one fetch starts over because the file changed mid-download.
 MAX_RESTARTS: Final = 1
-#: Images one fetch pulls in as dependencies, all levels together; a larger
-#: graph is refused (rkt has neither a bound nor a cycle check).
-MAX_DEPENDENCIES: Final = 256
 # Chunks queued for each worker: memory is about (workers x depth x CHUNK_SIZE).
 _QUEUE_DEPTH = 8
 # Bytes written between two requests to start writing back to disk.

@@ -72,7 +72,7 @@ __all__ = ["extract"]
 
 logger = logging.getLogger(__name__)
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _SPECIAL_BITS = stat.S_ISUID | stat.S_ISGID
 _XATTR_DENIED = frozenset((errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EACCES))
@@ -94,7 +94,7 @@ def _current_umask() -> int:
     return 0o777  # unknown: always fchmod
 
 
-class _Options:
+class Options:
     __slots__ = ("devices", "preserve_owner", "preserve_special_bits", "xattrs")
 
     def __init__(
@@ -124,7 +124,7 @@ def _os_error(path: str, exc: OSError) -> ArchiveError:
     return ArchiveError(f"cannot extract {path}: {exc.strerror or exc}")
 
 
-class _Tree:
+class Tree:
     """The destination tree, reached only through directory descriptors.
 
     Descriptors of recently used directories are kept (at most
@@ -132,7 +132,7 @@ class _Tree:
     level down, costs one ``openat`` at most.
     """
 
-    def __init__(self, root_fd: int, options: _Options) -> None:
+    def __init__(self, root_fd: int, options: Options) -> None:
         self.root_fd = root_fd
         self.options = options
         self.dirs: dict[tuple[str, ...], _DirMeta] = {}
@@ -170,13 +170,13 @@ class _Tree:
         for level in range(depth + 1, len(parts) + 1):
             name = parts[level - 1]
             try:
-                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                child = os.open(name, DIR_FLAGS, dir_fd=fd)
             except FileNotFoundError:
                 if not create:
                     raise
                 os.mkdir(name, 0o700, dir_fd=fd)
                 self.dirs.setdefault(parts[:level], _DirMeta(None))
-                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                child = os.open(name, DIR_FLAGS, dir_fd=fd)
             fds[parts[:level]] = fd = child
             if len(fds) > _OPEN_DIRS:
                 # The least recently used: never the one just opened.
@@ -372,7 +372,7 @@ class _Tree:
         os.utime(fd, ns=(member.mtime_ns, member.mtime_ns))
 
 
-def _raise_first(scan: ArchiveScan, seen: int) -> None:
+def raise_first(scan: ArchiveScan, seen: int) -> None:
     issues = scan.checker.issues[seen:]
     if not issues:
         return
@@ -382,7 +382,7 @@ def _raise_first(scan: ArchiveScan, seen: int) -> None:
     raise InvalidImage("invalid app container image", issues)
 
 
-def _prepare(dest: str) -> str:
+def prepare_destination(dest: str) -> str:
     """Check ``dest`` and return the private directory to extract into."""
     if os.path.islink(dest):
         raise UnsafeArchive(f"destination {dest} is a symlink")
@@ -400,7 +400,7 @@ def _prepare(dest: str) -> str:
     return temp
 
 
-def _remove(temp: str) -> None:
+def remove_partial(temp: str) -> None:
     try:
         shutil.rmtree(temp)
     except OSError:
@@ -437,7 +437,7 @@ def extract(
     way ``dest`` is left as it was.
     """
     target = os.fsdecode(dest)
-    options = _Options(
+    options = Options(
         preserve_owner=preserve_owner,
         preserve_special_bits=preserve_special_bits,
         devices=devices,
@@ -445,7 +445,7 @@ def extract(
     )
     with archive_chunks(src, limits, progress) as chunks:
         scan = ArchiveScan(chunks, limits)
-        temp = _prepare(target)
+        temp = prepare_destination(target)
         try:
             manifest = _extract_into(temp, scan, options)
             os.chmod(temp, IMPLICIT_DIR_MODE)
@@ -456,14 +456,14 @@ def extract(
                     f"cannot move the extracted image to {target}: {exc.strerror}"
                 ) from exc
         except BaseException:
-            _remove(temp)
+            remove_partial(temp)
             raise
     return manifest
 
 
-def _extract_into(temp: str, scan: ArchiveScan, options: _Options) -> ImageManifest:
-    root_fd = os.open(temp, _DIR_FLAGS)
-    tree = _Tree(root_fd, options)
+def _extract_into(temp: str, scan: ArchiveScan, options: Options) -> ImageManifest:
+    root_fd = os.open(temp, DIR_FLAGS)
+    tree = Tree(root_fd, options)
     manifest_member: Member | None = None
     try:
         seen = 0
@@ -471,7 +471,7 @@ def _extract_into(temp: str, scan: ArchiveScan, options: _Options) -> ImageManif
         reader = scan.reader
         for member, path in scan:
             if len(issues) != seen:
-                _raise_first(scan, seen)
+                raise_first(scan, seen)
             if path is None:
                 continue
             if path == MANIFEST:
@@ -484,7 +484,7 @@ def _extract_into(temp: str, scan: ArchiveScan, options: _Options) -> ImageManif
                 tree.add(member, path)
         scan.reader.drain()
         scan.checker.finish()
-        _raise_first(scan, seen)
+        raise_first(scan, seen)
         # finish() reported a missing manifest, so both are set here.
         assert scan.manifest_bytes is not None  # noqa: S101
         assert manifest_member is not None  # noqa: S101

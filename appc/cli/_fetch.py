@@ -183,6 +183,13 @@ def register(sub: _Subcommands) -> None:
     extract.add_argument("ref", metavar="IMAGE")
     extract.add_argument("dest", metavar="DIR")
     extract.set_defaults(func=_image_extract)
+    render = commands.add_parser(
+        "render",
+        help="render a stored image with its dependencies to a directory (as rkt image render)",
+    )
+    render.add_argument("ref", metavar="IMAGE")
+    render.add_argument("dest", metavar="DIR")
+    render.set_defaults(func=_image_render)
     gc = commands.add_parser(
         "gc", help="remove leftovers, and images unused for --grace-period"
     )
@@ -192,7 +199,7 @@ def register(sub: _Subcommands) -> None:
         help="also remove images not used for this long (e.g. 24h, 7d, 30m)",
     )
     gc.set_defaults(func=_image_gc)
-    for parser in (listing, remove, export, verify, extract, gc):
+    for parser in (listing, remove, export, verify, extract, render, gc):
         _store_option(parser)
 
 
@@ -481,6 +488,16 @@ def _image_verify(args: argparse.Namespace) -> int:
 def _image_extract(args: argparse.Namespace) -> int:
     manifest = _store(args).extract(args.ref, args.dest)
     print(f"Extracted {manifest.name} to {args.dest}")
+    return 0
+
+
+def _image_render(args: argparse.Namespace) -> int:
+    from appc.render import render
+
+    rendered = render(args.ref, args.dest, store=_store(args))
+    count = len(rendered) - 1
+    plural = "dependency" if count == 1 else "dependencies"
+    print(f"Rendered {rendered[0].image.name} with {count} {plural} to {args.dest}")
     return 0
 
 

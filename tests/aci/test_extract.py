@@ -333,12 +333,12 @@ def test_tree_opens_only_existing_directories(tmp_path: pathlib.Path) -> None:
     import importlib
 
     extract_module = importlib.import_module("appc.aci._extract")
-    options = extract_module._Options(
+    options = extract_module.Options(
         preserve_owner=False, preserve_special_bits=False, devices=False, xattrs=True
     )
     root = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
     try:
-        tree = extract_module._Tree(root, options)
+        tree = extract_module.Tree(root, options)
         with pytest.raises(FileNotFoundError):
             tree.dir_fd(("missing", "deeper"), create=False)
         (tmp_path / "link").symlink_to(tmp_path)

@@ -9,6 +9,7 @@ counterpart.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pathlib
@@ -40,10 +41,15 @@ SOURCE = pathlib.Path(__file__).with_name("values_oracle.go")
 
 
 def build_oracle(directory: pathlib.Path, go: str = "go") -> pathlib.Path:
-    """Build the oracle into ``directory`` (reused while newer than its source)."""
+    """Build the oracle into ``directory`` (reused while its source is the same).
+
+    The binary is named after a hash of the source, so that checkouts with
+    different versions of it never share a stale build.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    binary = directory / "values_oracle"
-    if binary.exists() and binary.stat().st_mtime >= SOURCE.stat().st_mtime:
+    digest = hashlib.sha256(SOURCE.read_bytes()).hexdigest()[:16]
+    binary = directory / f"values_oracle-{digest}"
+    if binary.exists():
         return binary
     env = {
         **os.environ,
@@ -52,13 +58,15 @@ def build_oracle(directory: pathlib.Path, go: str = "go") -> pathlib.Path:
         "GOFLAGS": "",
         "GOCACHE": str(directory / "cache"),
     }
+    partial = binary.with_name(f"{binary.name}.{os.getpid()}.partial")
     subprocess.run(
-        [go, "build", "-o", str(binary), str(SOURCE)],
+        [go, "build", "-o", str(partial), str(SOURCE)],
         check=True,
         env=env,
         capture_output=True,
         timeout=600,
     )
+    partial.replace(binary)  # whole or not at all, for the next test run
     return binary
 
 

@@ -2,7 +2,8 @@
 // it) for its verdict on value types, one JSON request per line on stdin, one
 // JSON answer per line on stdout. The Python tests use it to generate and
 // re-check tests/vectors/*.json and to fuzz appc's value types against Go,
-// and (kind proxy_for) to check appc's proxy rules against net/http's.
+// (kind proxy_for) to check appc's proxy rules against net/http's, and (kind
+// render) to check appc.render against pkg/acirenderer.
 //
 // Build: GOPATH=/usr/share/gocode GO111MODULE=off go build -o ORACLE values_oracle.go
 package main
@@ -10,11 +11,18 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
+	"hash"
+	"io"
 	"net/url"
 	"os"
+	"sort"
+	"strings"
 	"time"
 
+	"github.com/appc/spec/aci"
 	"github.com/appc/spec/discovery"
+	"github.com/appc/spec/pkg/acirenderer"
 	"github.com/appc/spec/schema"
 	"github.com/appc/spec/schema/types"
 	"github.com/appc/spec/schema/types/resource"
@@ -217,8 +225,97 @@ func handle(r request) (a answer) {
 			return answer{"ok": true, "output": ""}
 		}
 		return answer{"ok": true, "output": proxy.String()}
+	case "render":
+		// The files each image provides when Input (an image ID) is rendered
+		// with its dependencies from the images in Raw (uncompressed ACIs).
+		var images []renderImage
+		if err := json.Unmarshal(r.Raw, &images); err != nil {
+			return fail(err)
+		}
+		top, err := types.NewHash(r.Input)
+		if err != nil {
+			return fail(err)
+		}
+		rendered, err := acirenderer.GetRenderedACIWithImageID(*top, &registry{images})
+		if err != nil {
+			return fail(err)
+		}
+		out := []answer{}
+		for _, files := range rendered {
+			names := []string{}
+			for name := range files.FileMap {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			out = append(out, answer{"key": files.Key, "files": names})
+		}
+		return answer{"ok": true, "output": out}
 	}
 	return answer{"ok": false, "error": "unknown kind " + r.Kind}
+}
+
+type renderImage struct {
+	Key  string `json:"key"`
+	Path string `json:"path"`
+}
+
+// registry serves the images of a render request, as rkt's store did: by
+// ID prefix, or the first image with a name and every label asked for.
+type registry struct {
+	images []renderImage
+}
+
+func (g *registry) ReadStream(key string) (io.ReadCloser, error) {
+	for _, img := range g.images {
+		if img.Key == key {
+			return os.Open(img.Path)
+		}
+	}
+	return nil, fmt.Errorf("no image %s", key)
+}
+
+func (g *registry) ResolveKey(key string) (string, error) {
+	for _, img := range g.images {
+		if strings.HasPrefix(img.Key, key) {
+			return img.Key, nil
+		}
+	}
+	return "", fmt.Errorf("no image %s", key)
+}
+
+func (g *registry) HashToKey(h hash.Hash) string {
+	return fmt.Sprintf("sha512-%x", h.Sum(nil))
+}
+
+func (g *registry) GetImageManifest(key string) (*schema.ImageManifest, error) {
+	rs, err := g.ReadStream(key)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	return aci.ManifestFromImage(rs.(*os.File))
+}
+
+func (g *registry) GetACI(name types.ACIdentifier, labels types.Labels) (string, error) {
+	for _, img := range g.images {
+		im, err := g.GetImageManifest(img.Key)
+		if err != nil {
+			return "", err
+		}
+		if im.Name != name {
+			continue
+		}
+		match := true
+		for _, l := range labels {
+			if v, ok := im.Labels.Get(string(l.Name)); !ok || v != l.Value {
+				match = false
+			}
+		}
+		if match {
+			return img.Key, nil
+		}
+	}
+	return "", fmt.Errorf("no image %s", name)
 }
 
 func main() {
