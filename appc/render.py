@@ -29,8 +29,9 @@ Where the Go renderer is unsafe, this one is not:
   member can reach outside the destination) and hashed on the way: one
   that no longer hashes to its ID raises
   :class:`~appc.errors.StoreCorrupted` (as Go, which checks every image);
-- a hard link whose target this image did not provide is skipped with a
-  warning, rather than linked to another image's file;
+- a hard link whose target this image does not provide (hidden by an
+  upper image: a Docker whiteout, say) gets the target's own data, read
+  again from the image, rather than a link to another image's file;
 - the tree is built next to ``dest`` and renamed into place only when
   complete.
 
@@ -84,12 +85,12 @@ from appc.aci._extract import (
     raise_first,
     remove_partial,
 )
-from appc.aci._tar import DIRTYPE, LNKTYPE, REGULAR_TYPES, Member
+from appc.aci._tar import DIRTYPE, LNKTYPE, REGTYPE, REGULAR_TYPES, Member
 from appc.aci.layout import MANIFEST, ROOTFS, normalize_name
 from appc.aci.limits import DEFAULT_LIMITS, Limits
 from appc.aci.reader import ArchiveScan, archive_chunks, manifest_issues
 from appc.errors import ArchiveError, DependencyError, InvalidImage, StoreCorrupted
-from appc.image_id import ImageID
+from appc.image_id import HashObject, ImageID
 from appc.store import Store, StoredImage
 
 
@@ -211,7 +212,7 @@ def _upper_whitelist(
     return found
 
 
-class Hasher(Protocol):
+class _Hasher(Protocol):
     """What :func:`_hashed` needs of ``hashlib.sha512()``."""
 
     def update(self, data: bytes, /) -> None: ...
@@ -271,7 +272,7 @@ class _ImageChooser:
         return True
 
 
-def _hashed(chunks: Iterator[bytes], digest: Hasher) -> Iterator[bytes]:
+def _hashed(chunks: Iterator[bytes], digest: _Hasher) -> Iterator[bytes]:
     for chunk in chunks:
         digest.update(chunk)
         yield chunk
@@ -385,10 +386,11 @@ def _render_image(
     """Write what ``entry`` provides (choose only, without a tree); return its manifest."""
     digest = hashlib.sha512()
     manifest_member: Member | None = None
-    # Hard links may only name what this image wrote itself.
-    skipped: set[str] = set()
-    if tree is not None:
-        tree.skipped = skipped
+    skipped: set[str] = set()  # this image's paths that it does not provide
+    # Hard links to a file of this image that it does not provide (a lower
+    # layer's file that a Docker whiteout removed, say): by target path.
+    pending: dict[str, list[tuple[str, Member]]] = {}
+    aliases: dict[str, str] = {}  # such a link -> the target it stands for
     with archive_chunks(entry.image.path, limits, None) as chunks:
         scan = ArchiveScan(_hashed(chunks, digest), limits)
         issues = scan.checker.issues
@@ -405,14 +407,13 @@ def _render_image(
                 continue
             if tree is None:
                 continue
-            if member.type == LNKTYPE and _link_target(member) in skipped:
-                logger.warning(
-                    "%s: skipping hard link %s: its target %s comes from another image",
-                    entry.image.ref(),
-                    path,
-                    member.linkname,
-                )
-                continue
+            if member.type == LNKTYPE:
+                target = _link_target(member)
+                target = aliases.get(target, target)
+                if target in skipped:
+                    pending.setdefault(target, []).append((path, member))
+                    aliases[path] = target
+                    continue
             if member.type in REGULAR_TYPES and member.size:
                 view = reader.data_view()
                 tree.add(member, path, reader.iter_data() if view is None else (view,))
@@ -421,11 +422,9 @@ def _render_image(
         reader.drain()
         scan.checker.finish()
         raise_first(scan, 0)
-    if ImageID.from_hash(digest) != entry.image.id:
-        raise StoreCorrupted(
-            f"{entry.image.ref()} ({entry.image.path}) no longer hashes to its "
-            f"image ID {entry.image.id}"
-        )
+    _check_hash(entry, digest)
+    if tree is not None and pending:
+        _copy_link_targets(tree, entry, pending, limits)
     # finish() reported a missing manifest, so both are set here.
     assert scan.manifest_bytes is not None  # noqa: S101
     assert manifest_member is not None  # noqa: S101
@@ -433,6 +432,69 @@ def _render_image(
     if manifest is None:  # pragma: no cover - the store validated it on import
         raise InvalidImage("invalid app container image", problems)
     return manifest_member, scan.manifest_bytes
+
+
+def _check_hash(entry: RenderedImage, digest: HashObject) -> None:
+    if ImageID.from_hash(digest) != entry.image.id:
+        raise StoreCorrupted(
+            f"{entry.image.ref()} ({entry.image.path}) no longer hashes to its "
+            f"image ID {entry.image.id}"
+        )
+
+
+def _copy_link_targets(
+    tree: Tree,
+    entry: RenderedImage,
+    pending: dict[str, list[tuple[str, Member]]],
+    limits: Limits,
+) -> None:
+    """Write hard links whose target this image does not provide, from a second read.
+
+    The first link of a target gets a copy of its data (and its metadata,
+    which a hard link shares); the others are linked to that copy. Only the
+    paths chosen in the first read are written.
+    """
+    digest = hashlib.sha512()
+    with archive_chunks(entry.image.path, limits, None) as chunks:
+        scan = ArchiveScan(_hashed(chunks, digest), limits)
+        reader = scan.reader
+        for member, path in scan:
+            if path is None or path not in pending or not member.is_regular:
+                continue  # what is left in pending is reported below
+            links = pending.pop(path)
+            first, _link = links[0]
+            tree.add(_as_regular_file(member, first), first, reader.iter_data())
+            for other, link in links[1:]:
+                tree.add(
+                    Member(name=other, type=LNKTYPE, linkname=first, mode=link.mode),
+                    other,
+                )
+        reader.drain()
+    _check_hash(entry, digest)
+    for target, links in pending.items():
+        for path, _link in links:
+            logger.warning(
+                "%s: skipping hard link %s: its target %s is not a regular file",
+                entry.image.ref(),
+                path,
+                target,
+            )
+
+
+def _as_regular_file(member: Member, name: str) -> Member:
+    """``member`` as a regular file called ``name`` (its data read separately)."""
+    return Member(
+        name=name,
+        type=REGTYPE,
+        mode=member.mode,
+        uid=member.uid,
+        gid=member.gid,
+        size=member.size,
+        mtime_ns=member.mtime_ns,
+        uname=member.uname,
+        gname=member.gname,
+        xattrs=member.xattrs,
+    )
 
 
 def _link_target(member: Member) -> str:

@@ -78,6 +78,8 @@ def _make(
                 writer.add_file(full, f"{name}:{path}".encode())
             elif kind == "symlink":
                 writer.add_symlink(full, "elsewhere")
+            elif kind == "fifo":
+                writer.add_fifo(full)
             else:  # "hardlink:TARGET"
                 writer.add_hardlink(full, f"rootfs/{kind.split(':', 1)[1]}")
     return store.import_image(io.BytesIO(out.getvalue()))
@@ -246,26 +248,45 @@ def test_path_whitelists(store: Store, tmp_path: pathlib.Path) -> None:
     assert rendered[1].files == ("rootfs", "rootfs/keep", "rootfs/sub/keep")
 
 
-def test_a_hard_link_to_another_images_file_is_skipped(
+def test_hard_links_whose_target_this_image_does_not_provide(
     store: Store, tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # lower's f is hidden by upper's f: lower's links to it get lower's data
+    # (one copy, the other links to it), not a link to upper's file.
     lower = _make(
         store,
         "example.com/lower",
         [
             ("f", "file"),
             ("link", "hardlink:f"),
+            ("again", "hardlink:f"),
+            ("chained", "hardlink:link"),
             ("own", "file"),
             ("mine", "hardlink:own"),
+            ("pipe", "fifo"),
+            ("to-pipe", "hardlink:pipe"),
         ],
     )
-    upper = _make(store, "example.com/upper", [("f", "file")], depends_on=[_on(lower)])
+    upper = _make(
+        store,
+        "example.com/upper",
+        [("f", "file"), ("pipe", "file")],
+        depends_on=[_on(lower)],
+    )
     out = tmp_path / "out"
     with caplog.at_level(logging.WARNING, logger="appc.render"):
         render(str(upper.id), out, store=store)
-    assert not (out / "rootfs/link").exists()
-    assert "skipping hard link rootfs/link" in caplog.text
-    assert (out / "rootfs/mine").stat().st_ino == (out / "rootfs/own").stat().st_ino
+    root = out / "rootfs"
+    assert (root / "f").read_bytes() == b"example.com/upper:f"
+    assert (root / "link").read_bytes() == b"example.com/lower:f"
+    inode = (root / "link").stat().st_ino
+    assert (root / "again").stat().st_ino == inode
+    assert (root / "chained").stat().st_ino == inode
+    assert (root / "f").stat().st_ino != inode
+    assert (root / "mine").stat().st_ino == (root / "own").stat().st_ino
+    # A link to a fifo another image hides has nothing to copy.
+    assert not (root / "to-pipe").exists()
+    assert "skipping hard link rootfs/to-pipe" in caplog.text
 
 
 def test_a_corrupted_stored_image(store: Store, tmp_path: pathlib.Path) -> None:

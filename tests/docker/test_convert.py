@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import tarfile
 
@@ -10,10 +11,16 @@ from pathlib import Path
 
 import appc.aci
 import appc.docker
+import appc.render
 import pytest
 
+from appc.discovery import Insecure, Request, Response
 from appc.docker import ConvertedImage
 from appc.errors import ConversionError, UnsafeLayer
+from appc.fetch import fetch
+from appc.store import Store
+from appc.testing import MockTransport
+from appc.trust import Keystore
 
 from tests.docker.make_images import (
     Dir,
@@ -180,8 +187,9 @@ def render(images: tuple[ConvertedImage, ...]) -> dict[str, tuple[str, str]]:
     return rendered
 
 
-def test_nosquash_renders_like_the_squashed_image(tmp_path: Path, actool: str) -> None:
-    image = Image(
+def layered_image() -> Image:
+    """Three layers with whiteouts, an opaque directory and hard links."""
+    return Image(
         layers=[
             [
                 Dir("etc"),
@@ -207,7 +215,10 @@ def test_nosquash_renders_like_the_squashed_image(tmp_path: Path, actool: str) -
         config={"Entrypoint": ["/top"]},
         repo_tags=["example.com/layers:1"],
     )
-    archive = write_docker_save(tmp_path / "img.tar", [image])
+
+
+def test_nosquash_renders_like_the_squashed_image(tmp_path: Path, actool: str) -> None:
+    archive = write_docker_save(tmp_path / "img.tar", [layered_image()])
     layers = appc.docker.convert(archive, tmp_path / "layers", squash=False)
     squashed = appc.docker.convert(archive, tmp_path / "squashed")[0]
     assert [i.path.name for i in layers] == [
@@ -221,6 +232,57 @@ def test_nosquash_renders_like_the_squashed_image(tmp_path: Path, actool: str) -
     assert layers[0].manifest.dependencies == ()
     assert str(layers[1].manifest.dependencies[0].image_id) == layers[0].image_id
     assert str(layers[0].manifest.name).startswith("example.com/layers-sha256-")
+
+
+def _tree(root: Path) -> dict[str, tuple[str, str, int]]:
+    """Each path under ``root``: its kind, content or link target, and mode."""
+    found: dict[str, tuple[str, str, int]] = {}
+    for path in sorted(root.rglob("*")):
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        if path.is_symlink():
+            found[str(path.relative_to(root))] = ("symlink", str(path.readlink()), mode)
+        elif path.is_dir():
+            found[str(path.relative_to(root))] = ("dir", "", mode)
+        else:
+            found[str(path.relative_to(root))] = ("file", path.read_text(), mode)
+    return found
+
+
+def test_nosquash_layers_fetched_and_rendered_are_the_squashed_image(
+    tmp_path: Path,
+) -> None:
+    # The user's path: convert with --nosquash, import the layers from the
+    # base up (each names its parent by image ID: no network), render.
+    archive = write_docker_save(tmp_path / "img.tar", [layered_image()])
+    layers = appc.docker.convert(archive, tmp_path / "layers", squash=False)
+    squashed = appc.docker.convert(archive, tmp_path / "squashed")[0]
+    store = Store(tmp_path / "store")
+    keystore = Keystore(system=None, local=None, user=tmp_path / "trust")
+
+    def offline(request: Request) -> Response:
+        raise AssertionError(f"no request expected, got {request.url}")
+
+    for layer in layers:
+        fetched = fetch(
+            str(layer.path),
+            store=store,
+            keystore=keystore,
+            insecure=Insecure.IMAGE,  # unsigned local files
+            transport=MockTransport(offline),
+        )
+        assert fetched.image_id == layer.image_id
+    rendered = appc.render.render(
+        str(layers[-1].image_id), tmp_path / "rendered", store=store
+    )
+    assert [entry.image.id for entry in rendered] == [
+        i.image_id for i in reversed(layers)
+    ]
+    appc.aci.extract(squashed.path, tmp_path / "extracted")
+    assert _tree(tmp_path / "rendered/rootfs") == _tree(tmp_path / "extracted/rootfs")
+    # The manifest is the top layer's, which names the lower ones.
+    manifest = json.loads((tmp_path / "rendered/manifest").read_bytes())
+    assert manifest["name"] == str(layers[-1].manifest.name)
+    assert len(manifest["dependencies"]) == 1
 
 
 def test_nosquash_of_a_single_layer(tmp_path: Path) -> None:
