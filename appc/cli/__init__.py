@@ -32,6 +32,23 @@ _COMMAND_MODULES = (
     "appc.cli._signing",
     "appc.cli._fetch",
 )
+# Which module registers each subcommand: a run imports only the module of
+# its command (a test checks this table against what the modules register).
+_COMMANDS = {
+    "validate": "appc.cli._validate",
+    "build": "appc.cli._aci",
+    "image-id": "appc.cli._aci",
+    "cat-manifest": "appc.cli._aci",
+    "patch-manifest": "appc.cli._aci",
+    "extract": "appc.cli._aci",
+    "docker2aci": "appc.cli._docker",
+    "sign": "appc.cli._signing",
+    "verify": "appc.cli._signing",
+    "trust": "appc.cli._signing",
+    "discover": "appc.cli._fetch",
+    "fetch": "appc.cli._fetch",
+    "image": "appc.cli._fetch",
+}
 
 
 def _version(_args: argparse.Namespace) -> int:
@@ -41,8 +58,35 @@ def _version(_args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser with every subcommand registered."""
+def _modules_for(words: Sequence[str]) -> tuple[str, ...]:
+    """The command modules a run with these arguments needs: its command's, else all.
+
+    Every module is loaded for help, a mistyped command or no command, so
+    that argparse can list them all; a known command loads its own only
+    (``appc image-id`` starts about 0.1 s sooner without the others' imports).
+
+    >>> _modules_for(["--debug", "extract", "a.aci", "out"])
+    ('appc.cli._aci',)
+    >>> _modules_for(["--help"]) == _COMMAND_MODULES
+    True
+    """
+    command = next((word for word in words if not word.startswith("-")), "")
+    if command == "version":
+        return ()
+    module = _COMMANDS.get(command)
+    if module is None or module not in _COMMAND_MODULES:
+        return _COMMAND_MODULES
+    return (module,)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser, with every subcommand, or with those ``argv`` needs.
+
+    >>> argv = ["extract", "a.aci", "out"]
+    >>> args = build_parser(argv).parse_args(argv)
+    >>> args.command, args.directory, args.func.__module__
+    ('extract', 'out', 'appc.cli._aci')
+    """
     parser = argparse.ArgumentParser(
         prog="appc",
         description="Build, validate, sign, discover, fetch and convert App Container images.",
@@ -56,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     version_parser = sub.add_parser("version", help="print the version")
     version_parser.set_defaults(func=_version)
-    for name in _COMMAND_MODULES:
+    for name in _COMMAND_MODULES if argv is None else _modules_for(argv):
         module = importlib.import_module(name)
         module.register(sub)
     return parser
@@ -64,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``appc`` command and return its exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     if argv is None:
         # The process is the command: what the imports made lives as long as
         # it does, so keep the cyclic collector from walking it again and

@@ -1,15 +1,21 @@
 """``appc validate``: actool's lines and exit codes (anchors.md 3.6), plus --json."""
 
+# pyright: reportPrivateUsage=false
+# (the command table is checked directly)
+
 from __future__ import annotations
 
+import argparse
 import gc
 import gzip
+import importlib
 import json
 import pathlib
 import subprocess
 
 import pytest
 
+from appc import cli
 from appc.cli import main
 from appc.cli._validate import TYPES, VALIDATORS, Verdict, detect_type
 
@@ -311,3 +317,44 @@ def test_the_command_process_freezes_its_startup_objects(
     finally:
         gc.unfreeze()
     assert "appc version" in capsys.readouterr().out
+
+
+def test_the_command_table_names_what_each_module_registers() -> None:
+    # A run imports only its command's module (cli._COMMANDS): the table must
+    # say, for every subcommand, the module that registers it.
+    registered: dict[str, str] = {}
+    for module in cli._COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(module).register(sub)
+        registered.update(dict.fromkeys(sub.choices, module))
+    assert registered == cli._COMMANDS
+
+
+@pytest.mark.parametrize(
+    ("argv", "modules"),
+    [
+        (["image-id", "x.aci"], ("appc.cli._aci",)),
+        (["--debug", "validate", "x"], ("appc.cli._validate",)),
+        (["image", "list"], ("appc.cli._fetch",)),
+        (["version"], ()),
+        (["--help"], cli._COMMAND_MODULES),
+        ([], cli._COMMAND_MODULES),
+        (["imgae-id"], cli._COMMAND_MODULES),  # argparse lists every command
+    ],
+)
+def test_a_run_loads_its_commands_module_only(
+    argv: list[str], modules: tuple[str, ...]
+) -> None:
+    assert cli._modules_for(argv) == modules
+
+
+def test_a_mistyped_command_lists_every_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["imgae-id", "x.aci"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'imgae-id'" in err
+    assert "'image-id'" in err
+    assert "'docker2aci'" in err
