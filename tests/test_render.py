@@ -16,6 +16,7 @@ import json
 import logging
 import pathlib
 import tarfile
+import tempfile
 
 from collections.abc import Generator, Sequence
 from typing import Any, cast
@@ -36,7 +37,7 @@ from appc.image_id import ImageID
 from appc.manifest import load_image_manifest
 from appc.render import RenderedImage, dependency_list, plan, render
 from appc.store import Store, StoredImage
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.oracle import GoOracle, go_oracle_or_skip
@@ -529,3 +530,79 @@ def test_the_rendered_tree_cannot_be_moved_into_place(
     with pytest.raises(ArchiveError, match="cannot move the rendered image"):
         render(str(image.id), tmp_path / "out", store=store)
     assert list(tmp_path.iterdir()) == [tmp_path / "store"]
+
+
+@st.composite
+def _graphs(draw: st.DrawFn) -> list[list[int]]:
+    """Dependency lists of up to five images, by index; cycles welcome."""
+    count = draw(st.integers(1, 5))
+    return [draw(st.lists(st.integers(0, count - 1), max_size=3)) for _ in range(count)]
+
+
+def _has_cycle(graph: list[list[int]], start: int) -> bool:
+    def visit(node: int, path: tuple[int, ...]) -> bool:
+        return any(dep in path or visit(dep, (*path, dep)) for dep in graph[node])
+
+    return visit(start, (start,))
+
+
+def _go_order(graph: list[list[int]], limit: int) -> list[tuple[int, int]] | None:
+    """Go's createDepList on an index graph, or None past ``limit`` entries."""
+    order = [(0, 0)]
+    index = 0
+    while index < len(order):
+        node, level = order[index]
+        for dep in graph[node]:
+            order.insert(index + 1, (dep, level + 1))
+            if len(order) > limit:
+                return None
+        index += 1
+    return order
+
+
+@settings(max_examples=60, deadline=None)
+@given(graph=_graphs())
+@example(graph=[[1], [0]])  # a cycle through the top
+@example(graph=[[1, 1, 1], [2, 2, 2], [3, 3, 3], [4, 4], []])  # too long
+def test_fuzz_dependency_lists_end(graph: list[list[int]]) -> None:
+    # Any graph, cycles included: a list in Go's order, or a clean refusal;
+    # never a hang. Images depend on each other by name, so that cycles can
+    # be made (an image ID cannot name an image that names it).
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(tmp)
+        images = [
+            _make(
+                store,
+                f"example.com/g{index}",
+                [],
+                depends_on=[
+                    {
+                        "imageName": f"example.com/g{dep}",
+                        "labels": [{"name": "version", "value": "1.0"}],
+                    }
+                    for dep in deps
+                ],
+            )
+            for index, deps in enumerate(graph)
+        ]
+        limit = 40
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(render_module, "MAX_DEPENDENCIES", limit)
+            if _has_cycle(graph, 0):
+                # Refused as a cycle, or, if other branches fill the list
+                # first, for its length.
+                with pytest.raises(
+                    DependencyError, match=r"dependency cycle: |MAX_DEPENDENCIES"
+                ):
+                    dependency_list(images[0], store)
+                return
+            expected = _go_order(graph, limit)
+            if expected is None:
+                with pytest.raises(DependencyError, match="MAX_DEPENDENCIES"):
+                    dependency_list(images[0], store)
+                return
+            found = dependency_list(images[0], store)
+        assert [
+            (int(str(entry.image.name)[len("example.com/g") :]), entry.level)
+            for entry in found
+        ] == expected
