@@ -113,8 +113,9 @@ class RenderedImage:
     """One image of a dependency list: the stored image, its manifest, its depth.
 
     ``level`` is 0 for the image rendered, 1 for its dependencies, and so
-    on; ``files`` is filled by :func:`render` and :func:`plan`: the paths
-    this image provides. See the module's example.
+    on; ``chain`` the image IDs from the rendered image down to this one
+    (how cycles are caught); ``files`` is filled by :func:`render` and
+    :func:`plan`: the paths this image provides. See the module's example.
 
     >>> [field.name for field in attrs.fields(RenderedImage)]
     ['image', 'manifest', 'level', 'chain', 'files']
