@@ -142,7 +142,7 @@ def register(sub: _Subcommands) -> None:
 
     image = sub.add_parser(
         "image",
-        help="the local store: image list, rm, export, verify, extract, gc",
+        help="the local store: image list, rm, export, verify, extract, render, gc",
         description="Work on the local image store. IMAGE is an image ID, a unique ID prefix, "
         "or a name with labels (the newest import wins).",
     )
