@@ -280,7 +280,7 @@ def _hashed(chunks: Iterator[bytes], digest: _Hasher) -> Iterator[bytes]:
 
 
 def render(
-    image: str,
+    image: str | StoredImage,
     dest: str | os.PathLike[str],
     *,
     store: Store | None = None,
@@ -290,7 +290,7 @@ def render(
     xattrs: bool = True,
     limits: Limits = DEFAULT_LIMITS,
 ) -> list[RenderedImage]:
-    """Render the stored ``image`` (ID, ID prefix or name) and its dependencies to ``dest``.
+    """Render the stored ``image`` (ID, ID prefix, name, or entry) and its dependencies to ``dest``.
 
     ``dest`` becomes a layout: the image's ``manifest`` and a ``rootfs/``
     made of every image of :func:`dependency_list`, by the rules of the
@@ -306,8 +306,7 @@ def render(
     appc.errors.ImageNotFound: no image example.com/app:1.0 in the store (...)
     """
     used = store if store is not None else Store()
-    top = used.get(image)
-    images = dependency_list(top, used)
+    images = dependency_list(_entry(image, used), used)
     target = os.fsdecode(dest)
     options = Options(
         preserve_owner=preserve_owner,
@@ -333,7 +332,13 @@ def render(
     return rendered
 
 
-def plan(image: str, *, store: Store | None = None) -> list[RenderedImage]:
+def _entry(image: str | StoredImage, store: Store) -> StoredImage:
+    return image if isinstance(image, StoredImage) else store.get(image)
+
+
+def plan(
+    image: str | StoredImage, *, store: Store | None = None
+) -> list[RenderedImage]:
     """What :func:`render` would do, without writing: each image and the paths it provides.
 
     Every image is read and hashed, as for rendering.
@@ -346,7 +351,7 @@ def plan(image: str, *, store: Store | None = None) -> list[RenderedImage]:
     appc.errors.ImageNotFound: no image example.com/app:1.0 in the store (...)
     """
     used = store if store is not None else Store()
-    images = dependency_list(used.get(image), used)
+    images = dependency_list(_entry(image, used), used)
     selection = _Selection()
     planned: list[RenderedImage] = []
     for position, entry in enumerate(images):

@@ -304,6 +304,22 @@ def test_a_corrupted_stored_image(store: Store, tmp_path: pathlib.Path) -> None:
     assert list(tmp_path.glob(".out.*")) == []
 
 
+def test_render_a_store_entry_into_an_existing_empty_directory(
+    store: Store, tmp_path: pathlib.Path
+) -> None:
+    image = _make(store, "example.com/one", [("f", "file")])
+    (tmp_path / "out").mkdir()
+    rendered = render(image, tmp_path / "out", store=store)
+    assert [entry.image for entry in rendered] == [image]
+    assert [entry.files for entry in plan(image, store=store)] == [
+        ("rootfs", "rootfs/f")
+    ]
+    # A directory with something in it is left alone.
+    with pytest.raises(ArchiveError, match="is not empty"):
+        render(image, tmp_path / "out", store=store)
+    assert (tmp_path / "out/rootfs/f").read_bytes() == b"example.com/one:f"
+
+
 def test_render_by_name_and_the_command(
     store: Store, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
