@@ -60,10 +60,6 @@ Where the Go renderer is unsafe, this one is not:
 >>> import shutil; shutil.rmtree(tmp)
 """
 
-# The tree is made with directory descriptors and renamed into place: the os
-# functions are the right tools, as in appc.aci._extract.
-# ruff: noqa: PTH101, PTH104
-
 from __future__ import annotations
 
 import hashlib
@@ -76,20 +72,12 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 import attrs
 
-from appc.aci._extract import (
-    DIR_FLAGS,
-    IMPLICIT_DIR_MODE,
-    Options,
-    Tree,
-    prepare_destination,
-    raise_first,
-    remove_partial,
-)
+from appc.aci._extract import DIR_FLAGS, Options, Tree, building, raise_first
 from appc.aci._tar import DIRTYPE, LNKTYPE, REGTYPE, REGULAR_TYPES, Member
 from appc.aci.layout import MANIFEST, ROOTFS, normalize_name
 from appc.aci.limits import DEFAULT_LIMITS, Limits
 from appc.aci.reader import ArchiveScan, archive_chunks, manifest_issues
-from appc.errors import ArchiveError, DependencyError, InvalidImage, StoreCorrupted
+from appc.errors import DependencyError, InvalidImage, StoreCorrupted
 from appc.image_id import HashObject, ImageID
 from appc.store import Store, StoredImage
 
@@ -314,19 +302,8 @@ def render(
         devices=devices,
         xattrs=xattrs,
     )
-    temp = prepare_destination(target)
-    try:
+    with building(target, "rendered image") as temp:
         rendered = _render_into(temp, images, options, limits)
-        os.chmod(temp, IMPLICIT_DIR_MODE)
-        try:
-            os.rename(temp, target)
-        except OSError as exc:
-            raise ArchiveError(
-                f"cannot move the rendered image to {target}: {exc.strerror}"
-            ) from exc
-    except BaseException:
-        remove_partial(temp)
-        raise
     for entry in images:
         used.touch(entry.image.id)
     return rendered

@@ -39,7 +39,7 @@ import secrets
 import shutil
 import stat
 
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING
 
 from appc.aci._tar import (
@@ -414,6 +414,28 @@ def remove_partial(temp: str) -> None:
         shutil.rmtree(temp, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def building(target: str, what: str) -> Generator[str]:
+    """A private directory next to ``target``, renamed to it if the block succeeds.
+
+    On any error the directory is removed and ``target`` left as it was;
+    ``what`` names the tree in the error when the rename fails.
+    """
+    temp = prepare_destination(target)
+    try:
+        yield temp
+        os.chmod(temp, IMPLICIT_DIR_MODE)
+        try:
+            os.rename(temp, target)
+        except OSError as exc:
+            raise ArchiveError(
+                f"cannot move the {what} to {target}: {exc.strerror}"
+            ) from exc
+    except BaseException:
+        remove_partial(temp)
+        raise
+
+
 def extract(
     src: Source,
     dest: str | os.PathLike[str],
@@ -443,22 +465,11 @@ def extract(
         devices=devices,
         xattrs=xattrs,
     )
-    with archive_chunks(src, limits, progress) as chunks:
-        scan = ArchiveScan(chunks, limits)
-        temp = prepare_destination(target)
-        try:
-            manifest = _extract_into(temp, scan, options)
-            os.chmod(temp, IMPLICIT_DIR_MODE)
-            try:
-                os.rename(temp, target)
-            except OSError as exc:
-                raise ArchiveError(
-                    f"cannot move the extracted image to {target}: {exc.strerror}"
-                ) from exc
-        except BaseException:
-            remove_partial(temp)
-            raise
-    return manifest
+    with (
+        archive_chunks(src, limits, progress) as chunks,
+        building(target, "extracted image") as temp,
+    ):
+        return _extract_into(temp, ArchiveScan(chunks, limits), options)
 
 
 def _extract_into(temp: str, scan: ArchiveScan, options: Options) -> ImageManifest:
