@@ -603,7 +603,9 @@ class _Fetcher:
         name: str | None,
         labels: Mapping[str, str],
         defaults: Mapping[str, str],
+        max_size: int | None = None,
     ) -> FetchResult:
+        """Fetch the image at ``url``; ``max_size`` bounds its bytes (a dependency's size)."""
         keyring = self._keyring(name)
         with self.store.partial(url) as partial:
             # Another process may have finished this URL while we waited.
@@ -619,7 +621,9 @@ class _Fetcher:
                 )
             signature = _Once(lambda: self._signature(asc_url))
             try:
-                found = self._attempts(url, partial, remote, signature, keyring)
+                found = self._attempts(
+                    url, partial, remote, signature, keyring, max_size=max_size
+                )
                 if isinstance(found, Remote):
                     return self._reuse(
                         found,
@@ -654,6 +658,8 @@ class _Fetcher:
         remote: Remote | None,
         signature: _Once,
         keyring: Keyring | None,
+        *,
+        max_size: int | None,
     ) -> Remote | tuple[_Outcome, dict[str, str]]:
         """Download until done, starting over if the file changes; a Remote if unchanged."""
         headers = _conditional(remote) if partial.size == 0 else {}
@@ -679,7 +685,12 @@ class _Fetcher:
                 with response:
                     # The signature is fetched only now: an unchanged image needs none.
                     return self._download(
-                        url, response, partial, signature.value(), keyring
+                        url,
+                        response,
+                        partial,
+                        signature.value(),
+                        keyring,
+                        max_size=max_size,
                     )
             except _Restart:
                 if restart == MAX_RESTARTS:
@@ -785,8 +796,14 @@ class _Fetcher:
         partial: PartialDownload,
         signature: bytes | None,
         keyring: Keyring | None,
+        *,
+        max_size: int | None,
     ) -> tuple[_Outcome, dict[str, str]]:
         validators = _validators(response)
+        total = _total(response)
+        if max_size is not None and total is not None and total > max_size:
+            response.close()
+            raise _too_large(url, max_size, f"the server announces {total} bytes")
         if response.status == 206:
             if _content_start(response) != partial.size:
                 response.close()
@@ -800,7 +817,6 @@ class _Fetcher:
         with partial.path.open("ab") as sink:
             pipeline = _Pipeline(signature, keyring, sink)
             try:
-                total = _total(response)
                 done = self._replay(partial, pipeline, total)
                 self._receive(
                     url=url,
@@ -809,6 +825,7 @@ class _Fetcher:
                     pipeline=pipeline,
                     done=done,
                     total=total,
+                    max_size=max_size,
                 )
             except BaseException:
                 pipeline.abort()
@@ -841,12 +858,15 @@ class _Fetcher:
         pipeline: _Pipeline,
         done: int,
         total: int | None,
+        max_size: int | None,
     ) -> int:
         resumes = 0
         while True:
             try:
                 with response:
                     while chunk := response.read(CHUNK_SIZE):
+                        if max_size is not None and done + len(chunk) > max_size:
+                            raise _too_large(url, max_size, "it sends more")
                         pipeline.feed(chunk)
                         done += len(chunk)
                         self.downloaded += len(chunk)
@@ -983,6 +1003,13 @@ def _signer_trusted(image: StoredImage, keystore: Keystore) -> bool:
     return (
         image.signer is not None
         and keystore.keyring_for(image.name).find(image.signer) is not None
+    )
+
+
+def _too_large(url: str, max_size: int, found: str) -> ImageMismatch:
+    return ImageMismatch(
+        f"{url}: the dependency declares {max_size} bytes, but {found}; "
+        "stopped before the end of its data"
     )
 
 
@@ -1142,8 +1169,9 @@ def fetch(
     in ``FetchResult.dependencies``). A dependency that names an image ID is
     taken from the store when it holds that image (and, unless
     ``Insecure.IMAGE``, its signer is still trusted); whatever is fetched
-    must have the declared ID and, when declared, size (of the ACI file), or
-    :class:`~appc.errors.ImageMismatch` is raised. A cycle, or more than
+    must have the declared ID and, when declared, size (of the ACI file, which
+    also bounds the download), or :class:`~appc.errors.ImageMismatch` is
+    raised. A cycle, or more than
     :data:`MAX_DEPENDENCIES` images, raises
     :class:`~appc.errors.DependencyError`.
 
@@ -1252,6 +1280,8 @@ class _Session:
         kind: Literal["name", "url", "file"],
         value: str,
         labels: Mapping[str, str] | None,
+        *,
+        max_size: int | None = None,
     ) -> FetchResult:
         """One image, by the pull policy: from the store or the network."""
         if kind != "file" and self._pull_policy != "update":
@@ -1287,6 +1317,7 @@ class _Session:
             host_headers=self._host_headers,
             trust_keys_from_https=self._trust_keys_from_https,
             accept_key=self._accept_key,
+            max_size=max_size,
         )
 
     def stored(self, image_hash: str) -> FetchResult | None:
@@ -1361,7 +1392,9 @@ def _dependency(
     result = session.stored(declared) if declared else None
     if result is None:
         logger.info("fetching %s, a dependency of %s", name, parent.ref())
-        result = session.get("name", name, dict(dependency.labels))
+        result = session.get(
+            "name", name, dict(dependency.labels), max_size=dependency.size or None
+        )
     if not str(result.image_id).startswith(declared):
         raise ImageMismatch(
             f"dependency {name} of {parent.ref()}: the image fetched is "
@@ -1385,6 +1418,7 @@ def _fetch_name(
     host_headers: Mapping[str, Mapping[str, str]] | None,
     trust_keys_from_https: bool,
     accept_key: AcceptKey | None,
+    max_size: int | None = None,
 ) -> FetchResult:
     ref = image_ref(text, labels)
     asked = dict(ref.labels)
@@ -1422,6 +1456,7 @@ def _fetch_name(
                 name=ref.name,
                 labels=asked,
                 defaults=defaults,
+                max_size=max_size,
             )
         except TransportError as exc:
             # Another endpoint may serve it; anything else is final.

@@ -6,6 +6,9 @@ dependency graph is walked depth first in declaration order, each image
 fetched once, with cycles and oversized graphs refused.
 """
 
+# pyright: reportPrivateUsage=false
+# (the download bound is tested on the fetcher directly)
+
 from __future__ import annotations
 
 import io
@@ -16,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from appc import fetch as fetch_module
-from appc.discovery import Insecure
+from appc.discovery import Insecure, Request, Response
 from appc.errors import (
     AmbiguousImage,
     DependencyError,
@@ -24,9 +27,10 @@ from appc.errors import (
     ImageNotFound,
     UntrustedKey,
 )
-from appc.fetch import FetchResult, PullPolicy, fetch
+from appc.fetch import FetchResult, PullPolicy, _client, _Fetcher, fetch
 from appc.signing import sign
 from appc.store import Store, StoredImage
+from appc.testing import MockTransport
 from appc.testing.keys import ThrowawayKey
 
 from tests.discovery.images import Built, make_aci
@@ -293,3 +297,43 @@ def test_an_ambiguous_image_id_prefix_is_fetched(
     (fetched,) = _fetch(repo).dependencies
     assert fetched.image_id == base.image_id
     assert not fetched.cached
+
+
+def test_a_larger_image_than_declared_is_not_downloaded(repo: Repo) -> None:
+    # The spec's "endless data" rule: the declared size bounds the download.
+    base = _publish(repo, "base")
+    _app(repo, _on("base", size=len(base.data) - 1))
+    with pytest.raises(ImageMismatch, match="the server announces"):
+        _fetch(repo)
+    assert list(repo.store.images("127.0.0.1/base")) == []
+
+
+def test_the_declared_size_bounds_a_body_of_unknown_length(
+    repo: Repo, tmp_path: Path
+) -> None:
+    data = make_aci("127.0.0.1/base", LABELS, files={"blob": bytes(5000)}).data
+
+    def endless(request: Request) -> Response:
+        # No Content-Length: only the bytes themselves can tell.
+        return Response(status=200, content=data)
+
+    store = Store(tmp_path / "other-store")
+    with (
+        _client(MockTransport(endless), Insecure.IMAGE, None) as client,
+        pytest.raises(ImageMismatch, match="declares 100 bytes, but it sends more"),
+    ):
+        _Fetcher(
+            store=store,
+            keystore=repo.keystore,
+            client=client,
+            insecure=Insecure.IMAGE,
+            progress=None,
+        ).image_from_url(
+            "https://example.com/base.aci",
+            "https://example.com/base.aci.asc",
+            name=None,
+            labels={},
+            defaults={},
+            max_size=100,
+        )
+    assert list(store.images()) == []
