@@ -76,7 +76,12 @@ from appc.aci._extract import DIR_FLAGS, Options, Tree, building, raise_first
 from appc.aci._tar import DIRTYPE, LNKTYPE, REGTYPE, REGULAR_TYPES, Member
 from appc.aci.layout import MANIFEST, ROOTFS, normalize_name
 from appc.aci.limits import DEFAULT_LIMITS, Limits
-from appc.aci.reader import ArchiveScan, archive_chunks, manifest_issues
+from appc.aci.reader import (
+    ArchiveScan,
+    ProgressCallback,
+    archive_chunks,
+    manifest_issues,
+)
 from appc.errors import DependencyError, InvalidImage, StoreCorrupted
 from appc.image_id import HashObject, ImageID
 from appc.store import Store, StoredImage
@@ -277,13 +282,15 @@ def render(
     devices: bool = False,
     xattrs: bool = True,
     limits: Limits = DEFAULT_LIMITS,
+    progress: ProgressCallback | None = None,
 ) -> list[RenderedImage]:
     """Render the stored ``image`` (ID, ID prefix, name, or entry) and its dependencies to ``dest``.
 
     ``dest`` becomes a layout: the image's ``manifest`` and a ``rootfs/``
     made of every image of :func:`dependency_list`, by the rules of the
     module docs. It must not exist or be an empty directory. The options
-    are :func:`appc.aci.extract`'s. Returns the list, each image with the
+    are :func:`appc.aci.extract`'s; ``progress(done, total)`` follows the
+    bytes of all the images' files. Returns the list, each image with the
     paths it provided.
 
     >>> import tempfile
@@ -303,7 +310,7 @@ def render(
         xattrs=xattrs,
     )
     with building(target, "rendered image") as temp:
-        rendered = _render_into(temp, images, options, limits)
+        rendered = _render_into(temp, images, options, limits, progress)
     for entry in images:
         used.touch(entry.image.id)
     return rendered
@@ -339,8 +346,19 @@ def plan(
 
 
 def _render_into(
-    temp: str, images: list[RenderedImage], options: Options, limits: Limits
+    temp: str,
+    images: list[RenderedImage],
+    options: Options,
+    limits: Limits,
+    progress: ProgressCallback | None,
 ) -> list[RenderedImage]:
+    total = sum(entry.image.size for entry in images)
+    read = 0  # the bytes of the images done
+
+    def report(done: int, _size: int | None) -> None:
+        assert progress is not None  # noqa: S101 - only passed along with it
+        progress(read + done, total)
+
     root_fd = os.open(temp, DIR_FLAGS)
     tree = Tree(root_fd, options)
     selection = _Selection()
@@ -349,7 +367,10 @@ def _render_into(
     try:
         for position, entry in enumerate(images):
             chooser = selection.chooser(images, position)
-            found = _render_image(tree, entry, chooser, limits)
+            found = _render_image(
+                tree, entry, chooser, limits, None if progress is None else report
+            )
+            read += entry.image.size
             if position == 0:
                 manifest = found
             rendered.append(attrs.evolve(entry, files=tuple(chooser.chosen)))
@@ -364,7 +385,11 @@ def _render_into(
 
 
 def _render_image(
-    tree: Tree | None, entry: RenderedImage, chooser: _ImageChooser, limits: Limits
+    tree: Tree | None,
+    entry: RenderedImage,
+    chooser: _ImageChooser,
+    limits: Limits,
+    progress: ProgressCallback | None = None,
 ) -> tuple[Member, bytes]:
     """Write what ``entry`` provides (choose only, without a tree); return its manifest."""
     digest = hashlib.sha512()
@@ -374,7 +399,7 @@ def _render_image(
     # layer's file that a Docker whiteout removed, say): by target path.
     pending: dict[str, list[tuple[str, Member]]] = {}
     aliases: dict[str, str] = {}  # such a link -> the target it stands for
-    with archive_chunks(entry.image.path, limits, None) as chunks:
+    with archive_chunks(entry.image.path, limits, progress) as chunks:
         scan = ArchiveScan(_hashed(chunks, digest), limits)
         issues = scan.checker.issues
         reader = scan.reader

@@ -320,6 +320,20 @@ def test_render_a_store_entry_into_an_existing_empty_directory(
     assert (tmp_path / "out/rootfs/f").read_bytes() == b"example.com/one:f"
 
 
+def test_progress_follows_every_image(store: Store, tmp_path: pathlib.Path) -> None:
+    lower = _make(store, "example.com/lower", [("f", "file")])
+    upper = _make(store, "example.com/upper", [("g", "file")], depends_on=[_on(lower)])
+    seen: list[tuple[int, int | None]] = []
+    render(
+        upper, tmp_path / "out", store=store, progress=lambda d, t: seen.append((d, t))
+    )
+    total = upper.size + lower.size
+    assert seen[-1] == (total, total)
+    assert {t for _d, t in seen} == {total}
+    assert [d for d, _t in seen] == sorted(d for d, _t in seen)
+    assert any(d == upper.size for d, _t in seen)  # the first image, done
+
+
 def test_render_by_name_and_the_command(
     store: Store, tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -492,9 +492,11 @@ def _image_extract(args: argparse.Namespace) -> int:
 
 
 def _image_render(args: argparse.Namespace) -> int:
+    from appc.cli._progress import progress_bar
     from appc.render import render
 
-    rendered = render(args.ref, args.dest, store=_store(args))
+    with progress_bar("Rendering") as progress:
+        rendered = render(args.ref, args.dest, store=_store(args), progress=progress)
     count = len(rendered) - 1
     plural = "dependency" if count == 1 else "dependencies"
     print(f"Rendered {rendered[0].image.name} with {count} {plural} to {args.dest}")
