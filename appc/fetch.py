@@ -987,15 +987,20 @@ class _Fetcher:
         _check_labels(
             image.name, labels_ok, name=name, labels=labels, defaults=defaults
         )
-        self.store.touch(image.id)
         logger.info("%s is unchanged: using %s from the store", url, image.short_id)
-        return FetchResult(
-            image=self.store.get(image.id),
-            signer=None,
-            source=url,
-            cached=True,
-            downloaded=0,
-        )
+        return _stored_result(self.store, image, url)
+
+
+def _stored_result(store: Store, image: StoredImage, source: str) -> FetchResult:
+    """An answer from the store: ``image``, marked as used now; no bytes moved."""
+    store.touch(image.id)
+    return FetchResult(
+        image=store.get(image.id),
+        signer=None,
+        source=source,
+        cached=True,
+        downloaded=0,
+    )
 
 
 def _signer_trusted(image: StoredImage, keystore: Keystore) -> bool:
@@ -1328,14 +1333,7 @@ class _Session:
             return None
         if _unusable(image, self.keystore, check_signatures=self.check_signatures):
             return None
-        self.store.touch(image.id)
-        return FetchResult(
-            image=image,
-            signer=None,
-            source=image.source or str(image.path),
-            cached=True,
-            downloaded=0,
-        )
+        return _stored_result(self.store, image, image.source or str(image.path))
 
 
 def _fetch_dependencies(top: FetchResult, session: _Session) -> tuple[FetchResult, ...]:
@@ -1508,15 +1506,9 @@ def _from_store(
     for image in candidates:  # newest import first
         problem = _unusable(image, keystore, check_signatures=check_signatures)
         if problem is None:
-            store.touch(image.id)
             logger.info("using %s (%s) from the store", image.short_id, wanted)
-            return FetchResult(
-                image=store.get(image.id),
-                signer=None,
-                source=value if kind == "url" else image.source or str(image.path),
-                cached=True,
-                downloaded=0,
-            )
+            source = value if kind == "url" else image.source or str(image.path)
+            return _stored_result(store, image, source)
         problems.append(f"{image.short_id} {problem}")
     raise ImageNotFound(
         f"the store ({store.root}) holds {wanted}, but cannot use it: "

@@ -76,13 +76,8 @@ from appc.aci._extract import DIR_FLAGS, Options, Tree, building, raise_first
 from appc.aci._tar import DIRTYPE, LNKTYPE, REGTYPE, REGULAR_TYPES, Member
 from appc.aci.layout import MANIFEST, ROOTFS, normalize_name
 from appc.aci.limits import DEFAULT_LIMITS, Limits
-from appc.aci.reader import (
-    ArchiveScan,
-    ProgressCallback,
-    archive_chunks,
-    manifest_issues,
-)
-from appc.errors import DependencyError, InvalidImage, StoreCorrupted
+from appc.aci.reader import ArchiveScan, ProgressCallback, archive_chunks
+from appc.errors import DependencyError, StoreCorrupted
 from appc.image_id import HashObject, ImageID
 from appc.store import Store, StoredImage
 
@@ -433,12 +428,10 @@ def _render_image(
     _check_hash(entry, digest)
     if tree is not None and pending:
         _copy_link_targets(tree, entry, pending, limits)
-    # finish() reported a missing manifest, so both are set here.
+    # finish() reported a missing manifest, so both are set here; the bytes
+    # hash to the image's ID, so they are the manifest dependency_list read.
     assert scan.manifest_bytes is not None  # noqa: S101
     assert manifest_member is not None  # noqa: S101
-    manifest, problems = manifest_issues(scan.manifest_bytes)
-    if manifest is None:  # pragma: no cover - the store validated it on import
-        raise InvalidImage("invalid app container image", problems)
     return manifest_member, scan.manifest_bytes
 
 
